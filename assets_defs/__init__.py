@@ -1,0 +1,25 @@
+"""Dagster definitions: one module per source, shared warehouse resource.
+
+Load with ``dagster dev -w workspace.yaml`` or ``dagster asset materialize -m assets_defs``.
+"""
+
+import dagster as dg
+
+from assets_defs import uplynk
+from assets_defs.resources import WarehouseResource
+from connector.http import Redactor, install_log_redaction
+
+install_log_redaction(Redactor())
+
+_sources = [uplynk]
+
+defs = dg.Definitions(
+    assets=[a for s in _sources for a in s.assets],
+    asset_checks=[c for s in _sources for c in s.asset_checks],
+    jobs=[j for s in _sources for j in s.jobs],
+    schedules=[sc for s in _sources for sc in s.schedules],
+    resources={
+        "warehouse": WarehouseResource.from_env(),
+        **{k: v for s in _sources for k, v in s.resources.items()},
+    },
+)

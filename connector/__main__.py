@@ -1,0 +1,54 @@
+"""Command line for scripts and operators: ``python -m connector sync uplynk``.
+
+Runs the same connector functions the Dagster assets call, configured by the same
+environment variables, and prints the run report as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import orjson
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m connector")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sync = sub.add_parser("sync", help="run one incremental sync of a source")
+    sync.add_argument("source", choices=["uplynk"])
+    sync.add_argument("--full-refresh", action="store_true", help="force a full listing")
+    sync.add_argument("--checkpoint-pages", type=int, default=None)
+    sync.add_argument("--checkpoint-rows", type=int, default=None)
+    sync.add_argument("--concurrency", type=int, default=8)
+    sync.add_argument("--fast-transport", action="store_true")
+    sync.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    from connector.http import Redactor, install_log_redaction
+
+    install_log_redaction(Redactor())
+
+    if args.source == "uplynk":
+        from connector.uplynk import SyncOptions, sync_uplynk
+
+        options = SyncOptions(full_refresh=args.full_refresh)
+        if args.checkpoint_pages:
+            options.checkpoint_pages = args.checkpoint_pages
+        if args.checkpoint_rows:
+            options.checkpoint_rows = args.checkpoint_rows
+        report = sync_uplynk(
+            options=options, concurrency=args.concurrency, fast_transport=args.fast_transport
+        )
+        print(orjson.dumps(report.as_dict()).decode())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,114 @@
+"""Configuration from environment variables: the connector's public contract.
+
+Every vendor is configured by its own variables (see README, "Configuration"). Nothing
+falls back to fake data: a missing credential is an error that names every missing
+variable at once, so a user fixes their environment in one go.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
+DEFAULT_LAKE = "data/lake"
+UPLYNK_DEFAULT_BASE_URL = "https://services.uplynk.com"
+IBM_DEFAULT_API_URL = "https://api.video.ibm.com"
+IBM_DEFAULT_TOKEN_URL = "https://video.ibm.com/oauth2/token"
+
+
+class MissingConfigError(RuntimeError):
+    """Raised when required environment variables are unset; names all of them."""
+
+    def __init__(self, source: str, missing: list[str]):
+        self.source = source
+        self.missing = missing
+        names = ", ".join(missing)
+        super().__init__(
+            f"{source}: missing required environment variable(s): {names}. "
+            "Set them (see README, 'Configuration'), or run `make demo`, which points "
+            "every source at the local sandbox."
+        )
+
+
+def _read(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    return value.strip() if value and value.strip() else None
+
+
+def require(source: str, names: list[str], env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return the named variables, or raise MissingConfigError naming every missing one."""
+    env = os.environ if env is None else env
+    values = {name: _read(env, name) for name in names}
+    missing = [name for name, value in values.items() if value is None]
+    if missing:
+        raise MissingConfigError(source, missing)
+    return values  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class UplynkSettings:
+    base_url: str
+    owner: str
+    api_key: str
+
+    def __repr__(self) -> str:  # never show the key
+        return f"UplynkSettings(base_url={self.base_url!r}, owner={self.owner!r}, api_key='***')"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> UplynkSettings:
+        env = os.environ if env is None else env
+        values = require("uplynk", ["UPLYNK_OWNER", "UPLYNK_API_KEY"], env)
+        return cls(
+            base_url=_read(env, "UPLYNK_BASE_URL") or UPLYNK_DEFAULT_BASE_URL,
+            owner=values["UPLYNK_OWNER"],
+            api_key=values["UPLYNK_API_KEY"],
+        )
+
+
+@dataclass(frozen=True)
+class IbmSettings:
+    api_url: str
+    token_url: str
+    client_id: str
+    client_secret: str
+    channel_ids: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return (
+            f"IbmSettings(api_url={self.api_url!r}, token_url={self.token_url!r}, "
+            f"client_id={self.client_id!r}, client_secret='***', channel_ids={self.channel_ids!r})"
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> IbmSettings:
+        env = os.environ if env is None else env
+        values = require(
+            "ibm", ["IBM_VIDEO_CLIENT_ID", "IBM_VIDEO_CLIENT_SECRET", "IBM_VIDEO_CHANNEL_IDS"], env
+        )
+        channels = tuple(c.strip() for c in values["IBM_VIDEO_CHANNEL_IDS"].split(",") if c.strip())
+        if not channels:
+            raise MissingConfigError("ibm", ["IBM_VIDEO_CHANNEL_IDS"])
+        return cls(
+            api_url=_read(env, "IBM_VIDEO_API_URL") or IBM_DEFAULT_API_URL,
+            token_url=_read(env, "IBM_VIDEO_TOKEN_URL") or IBM_DEFAULT_TOKEN_URL,
+            client_id=values["IBM_VIDEO_CLIENT_ID"],
+            client_secret=values["IBM_VIDEO_CLIENT_SECRET"],
+            channel_ids=channels,
+        )
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    warehouse_path: Path
+    lake_root: Path
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> StorageSettings:
+        env = os.environ if env is None else env
+        return cls(
+            warehouse_path=Path(_read(env, "CONNECTOR_WAREHOUSE") or DEFAULT_WAREHOUSE),
+            lake_root=Path(_read(env, "CONNECTOR_LAKE") or DEFAULT_LAKE),
+        )

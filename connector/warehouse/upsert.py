@@ -1,0 +1,155 @@
+"""Set-based writes of Arrow batches into DuckDB tables.
+
+``upsert`` is one ``MERGE INTO`` per batch, keyed by name-matched columns, with the Arrow
+table registered on the connection (zero-copy, no row-by-row inserts). Semantics:
+
+* Columns are matched by name. The batch may carry fewer columns than the table: only those
+  are written (an insert leaves the others NULL, an update leaves them untouched). A batch
+  column that the table lacks is an error. Values are ``CAST`` to the table's column types,
+  so Arrow ``timestamp('ms', tz='UTC')`` lands in ``TIMESTAMPTZ`` and Arrow strings in
+  ``JSON`` columns.
+* Key columns must be non-null. Duplicate keys within one batch: the LAST occurrence (highest
+  row position) wins, as if the rows had been applied one after another.
+* A matched row whose ``compare`` columns (default: every non-key column of the batch) are all
+  ``IS NOT DISTINCT FROM`` the stored values is left alone and counted ``unchanged``;
+  otherwise every non-key batch column is written and the row counts ``updated``.
+
+No primary keys or indexes are needed (or allowed: the SQL must also run on DuckLake);
+uniqueness of the key is maintained by always writing through these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ._sql import as_table, check_columns, qualified, quote_ident, registered, table_columns
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+        )
+
+
+def dedup_keep_last(batch: pa.Table, key: Sequence[str]) -> pa.Table:
+    """Drop all but the last occurrence of each key; row order of survivors is preserved."""
+    n = batch.num_rows
+    if n < 2:
+        return batch
+    if len(key) == 1 and pc.count_distinct(batch.column(key[0]), mode="all").as_py() == n:
+        return batch
+    positions = pa.array(np.arange(n, dtype=np.int64))
+    keyed = batch.select(list(key)).append_column("__wh_pos", positions)
+    last = keyed.group_by(list(key), use_threads=False).aggregate([("__wh_pos", "max")])
+    if last.num_rows == n:
+        return batch
+    keep = pc.sort_indices(last.column("__wh_pos_max"))
+    return batch.take(pc.take(last.column("__wh_pos_max"), keep))
+
+
+def _cast_select(view: str, names: Sequence[str], target: dict[str, str]) -> str:
+    cols = ", ".join(f"CAST(s.{quote_ident(c)} AS {target[c]}) AS {quote_ident(c)}" for c in names)
+    return f"SELECT {cols} FROM {quote_ident(view)} AS s"
+
+
+def _on(key: Sequence[str]) -> str:
+    return " AND ".join(f"t.{quote_ident(k)} = s.{quote_ident(k)}" for k in key)
+
+
+def upsert(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    batch: pa.Table | pa.RecordBatch,
+    key: Sequence[str],
+    *,
+    compare: Sequence[str] | None = None,
+) -> UpsertCounts:
+    """MERGE ``batch`` into ``table`` by ``key``; see the module docstring for semantics."""
+    batch = as_table(batch)
+    key = list(key)
+    target = table_columns(con, table)
+    check_columns(batch, target, key, table)
+    if batch.num_rows == 0:
+        return UpsertCounts()
+    batch = dedup_keep_last(batch, key)
+    names = batch.column_names
+    non_key = [c for c in names if c not in key]
+    compare = non_key if compare is None else list(compare)
+    bad = [c for c in compare if c not in non_key]
+    if bad:
+        raise ValueError(f"compare columns must be non-key batch columns, got {bad}")
+
+    tgt = qualified(table)
+    with registered(con, batch) as view:
+        src = _cast_select(view, names, target)
+        # Rows whose key is absent: counted first (reads only the key columns of the
+        # target), so that MERGE's affected-row count splits into inserted + updated
+        # without RETURNING (kept out for DuckLake's sake).
+        inserted = con.execute(
+            f"SELECT count(*) FROM ({src}) AS s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {tgt} AS t WHERE {_on(key)})"
+        ).fetchone()[0]
+        clauses = []
+        if non_key and compare:
+            changed = " OR ".join(
+                f"t.{quote_ident(c)} IS DISTINCT FROM s.{quote_ident(c)}" for c in compare
+            )
+            sets = ", ".join(f"{quote_ident(c)} = s.{quote_ident(c)}" for c in non_key)
+            clauses.append(f"WHEN MATCHED AND ({changed}) THEN UPDATE SET {sets}")
+        cols = ", ".join(quote_ident(c) for c in names)
+        vals = ", ".join(f"s.{quote_ident(c)}" for c in names)
+        clauses.append(f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({vals})")
+        row = con.execute(
+            f"MERGE INTO {tgt} AS t USING ({src}) AS s ON ({_on(key)}) " + " ".join(clauses)
+        ).fetchone()
+    written = int(row[0]) if row else 0
+    updated = written - inserted
+    return UpsertCounts(inserted, updated, batch.num_rows - written)
+
+
+def insert_new(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    batch: pa.Table | pa.RecordBatch,
+    key: Sequence[str],
+) -> int:
+    """Insert the rows of ``batch`` whose key is not yet in ``table``; returns how many.
+
+    For append-only logs: existing rows are never touched. Duplicate keys within the batch
+    keep the last occurrence, as in :func:`upsert`.
+    """
+    batch = as_table(batch)
+    key = list(key)
+    target = table_columns(con, table)
+    check_columns(batch, target, key, table)
+    if batch.num_rows == 0:
+        return 0
+    batch = dedup_keep_last(batch, key)
+    names = batch.column_names
+    tgt = qualified(table)
+    cols = ", ".join(quote_ident(c) for c in names)
+    with registered(con, batch) as view:
+        src = _cast_select(view, names, target)
+        row = con.execute(
+            f"INSERT INTO {tgt} ({cols}) SELECT * FROM ({src}) AS s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {tgt} AS t WHERE {_on(key)})"
+        ).fetchone()
+    return int(row[0]) if row else 0

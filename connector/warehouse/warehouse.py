@@ -1,0 +1,241 @@
+"""The warehouse: a DuckDB file (later a DuckLake catalog) plus a Parquet lake.
+
+DuckDB lets one process at a time open a file for writing, and Dagster runs assets in
+parallel processes, so a :class:`Warehouse` never keeps a connection open between operations.
+``write()`` and ``read()`` open the file, retrying with jittered exponential backoff while
+another process holds its lock (up to ``lock_timeout_s``), and always close it afterwards.
+Keep write transactions short (one batch: rows + cursor) so that other processes get their
+turn; the lock is held from open to close.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from . import lake as _lake
+from . import migrations as _migrations
+from . import rejects as _rejects
+from . import runs as _runs
+from . import state as _state
+from . import upsert as _upsert
+from .rejects import Reject
+from .runs import RunRecord
+from .upsert import UpsertCounts
+
+DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
+DEFAULT_LAKE = "data/lake"
+
+
+class WarehouseLockTimeout(TimeoutError):
+    """The database file stayed locked by another process for longer than lock_timeout_s."""
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, duckdb.IOException) and (
+        "lock" in text or "resource temporarily unavailable" in text
+    )
+
+
+class WriteTx:
+    """One open write transaction. Obtained from ``with Warehouse.write() as tx:``."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        lake_root: Path,
+        redact: Callable[[str], str] | None = None,
+    ) -> None:
+        self.con = con
+        self.lake_root = lake_root
+        self.redact = redact
+        self.landed: list[Path] = []
+
+    def execute(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> duckdb.DuckDBPyConnection:
+        """Run source-specific SQL in this transaction."""
+        if params is None:
+            return self.con.execute(sql)
+        return self.con.execute(sql, params)
+
+    def upsert(
+        self,
+        table: str,
+        batch: pa.Table | pa.RecordBatch,
+        key: Sequence[str],
+        *,
+        compare: Sequence[str] | None = None,
+    ) -> UpsertCounts:
+        """MERGE ``batch`` into ``table`` by ``key`` (see :mod:`.upsert`)."""
+        return _upsert.upsert(self.con, table, batch, key, compare=compare)
+
+    def insert_new(self, table: str, batch: pa.Table | pa.RecordBatch, key: Sequence[str]) -> int:
+        """Insert only rows whose key is absent; returns the number inserted."""
+        return _upsert.insert_new(self.con, table, batch, key)
+
+    def get_state(self, stream: str) -> dict[str, Any] | None:
+        return _state.get_state(self.con, stream)
+
+    def set_state(self, stream: str, state: dict[str, Any]) -> None:
+        _state.set_state(self.con, stream, state)
+
+    def land(self, stream: str, batch: pa.Table | pa.RecordBatch, run_id: str) -> Path | None:
+        """Write an immutable Parquet file for ``batch`` and its ledger row (see :mod:`.lake`)."""
+        path = _lake.land(self.con, self.lake_root, stream, batch, run_id)
+        if path is not None:
+            self.landed.append(path)
+        return path
+
+    def reject(
+        self,
+        stream: str,
+        rejects: Iterable[Reject],
+        run_id: str,
+        redact: Callable[[str], str] | None = None,
+    ) -> int:
+        """Record rejects with scrubbed payloads; returns how many rows were written."""
+        return _rejects.reject(self.con, stream, rejects, run_id, redact or self.redact)
+
+    def record_run(self, rec: RunRecord, redact: Callable[[str], str] | None = None) -> None:
+        """Upsert ``rec`` into meta.runs by (run_id, stream)."""
+        _runs.record_run(self.con, rec, redact or self.redact)
+
+
+class Warehouse:
+    """DuckDB file + Parquet lake. Cheap to construct; opens the file only per operation."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        lake_root: str | Path,
+        *,
+        lock_timeout_s: float = 120.0,
+        migrations_dir: str | Path | None = None,
+        redact: Callable[[str], str] | None = None,
+    ) -> None:
+        self.path = Path(path).absolute()
+        self.lake_root = Path(lake_root).absolute()
+        self.lock_timeout_s = float(lock_timeout_s)
+        self.migrations_dir = (
+            Path(migrations_dir) if migrations_dir is not None else _migrations.MIGRATIONS_DIR
+        )
+        self.redact = redact
+        #: how many times opening the file had to wait for another process's lock
+        self.lock_waits = 0
+        self._migrated = False
+        self._migrate_lock = threading.Lock()
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> Warehouse:
+        """``CONNECTOR_WAREHOUSE`` (default data/warehouse.duckdb) and ``CONNECTOR_LAKE``
+        (default data/lake)."""
+        return cls(
+            os.environ.get("CONNECTOR_WAREHOUSE") or DEFAULT_WAREHOUSE,
+            os.environ.get("CONNECTOR_LAKE") or DEFAULT_LAKE,
+            **kwargs,
+        )
+
+    def __repr__(self) -> str:
+        return f"Warehouse({str(self.path)!r}, {str(self.lake_root)!r})"
+
+    # -- connections -------------------------------------------------------------------
+    def _connect(self, *, migrate: bool = True) -> duckdb.DuckDBPyConnection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.005
+        while True:
+            try:
+                con = duckdb.connect(str(self.path))
+                break
+            except duckdb.Error as exc:
+                if not _is_lock_error(exc):
+                    raise
+                self.lock_waits += 1
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise WarehouseLockTimeout(
+                        f"{self.path} stayed locked by another process for "
+                        f"{self.lock_timeout_s:g}s: {exc}"
+                    ) from None
+                time.sleep(min(remaining, random.uniform(0, delay)))
+                delay = min(delay * 2, 0.25)
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            if migrate:
+                self._ensure_migrated(con)
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    def _ensure_migrated(self, con: duckdb.DuckDBPyConnection) -> None:
+        if self._migrated:
+            return
+        with self._migrate_lock:
+            if not self._migrated:
+                _migrations.apply_pending(con, self.migrations_dir)
+                self._migrated = True
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for queries (no transaction opened); closed on exit."""
+        con = self._connect()
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def write(self) -> Iterator[WriteTx]:
+        """One transaction: COMMIT on normal exit, ROLLBACK (and delete the Parquet files
+        landed in it) on exception; the connection is always closed."""
+        con = self._connect()
+        tx = WriteTx(con, self.lake_root, self.redact)
+        try:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield tx
+            except BaseException:
+                try:
+                    con.execute("ROLLBACK")
+                finally:
+                    _lake.discard(tx.landed)
+                raise
+            try:
+                con.execute("COMMIT")
+            except BaseException:
+                _lake.discard(tx.landed)
+                raise
+            _lake.release(tx.landed)
+        finally:
+            con.close()
+
+    # -- maintenance ---------------------------------------------------------------------
+    def migrate(self) -> list[_migrations.Migration]:
+        """Apply pending migrations now; returns those applied (empty when up to date)."""
+        with self._migrate_lock:
+            con = self._connect(migrate=False)
+            try:
+                applied = _migrations.apply_pending(con, self.migrations_dir)
+            finally:
+                con.close()
+            self._migrated = True
+        return applied
+
+    def recover_lake(self, stream: str) -> list[Path]:
+        """Delete the stream's ``*.tmp`` files and Parquet files with no ledger row (orphans
+        of a run that crashed before committing); returns the removed paths. Holds the
+        database lock meanwhile, so no other process can be landing files."""
+        with self.read() as con:
+            return _lake.recover(con, self.lake_root, stream)

@@ -1,0 +1,238 @@
+"""Uplynk api2 emulation: signed requests, /api2/asset/{changes,get,list}.
+
+Follows /work/shared/VENDOR_APIS.md and vendor-docs/uplynk-asset-api.txt:
+
+* Every /api2 request carries ``msg`` and ``sig``, as GET query parameters or a POST
+  form-urlencoded body (both accepted). ``msg`` = base64(zlib(json)); ``sig`` = lowercase hex
+  HMAC-SHA256 of the msg bytes keyed with the API key. The JSON must carry ``_owner`` (the
+  account's owner id) and ``_timestamp`` (int Unix seconds, at most 300 s from the REAL clock).
+* Every response is HTTP 200 with a JSON object holding an integer ``error`` (0 = success);
+  failures carry ``msg``.
+* ``asset/changes``: ``start`` (ms, required); changes with ts >= start in ts order, at most
+  ``changes_page_size`` per page; ``end`` = ts of the last change when the page is full, else
+  the simulated now (inclusive at both ends). ``assets`` maps ids to the CURRENT state, except a
+  deterministic ``changes_assets_omit_prob`` share which the client must fetch with asset/get.
+  The world never lets more than a page of changes share one millisecond.
+* ``asset/get``: exactly one of id / external_id / ids / external_ids, at most 1000; duplicates
+  ignored; single form -> ``asset``, list forms -> ``assets`` (unknown / deleted skipped).
+* ``asset/list``: skip, limit 1..100 (default 100), order, query (or deprecated search);
+  live assets only; ``shared_assets`` is always empty. Default order: ``created`` ascending.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import zlib
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+import numpy as np
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .clock import real_now_s
+from .world import ACTION_NAMES
+
+if TYPE_CHECKING:
+    from .app import SandboxState
+
+VENDOR = "uplynk"
+PREFIX = "/uplynk"
+MAX_SKEW_S = 300
+MAX_GET = 1000
+
+
+class ApiError(Exception):
+    pass
+
+
+def _json(body: bytes | str) -> Response:
+    if isinstance(body, str):
+        body = body.encode()
+    return Response(body, status_code=200, media_type="application/json")
+
+
+def _error(msg: str) -> Response:
+    return _json(orjson.dumps({"error": 1, "msg": msg}))
+
+
+def sign(params: dict[str, Any], owner: str, api_key: str, timestamp: int | None = None) -> dict[str, str]:
+    """Client-side signing, as the vendor documents it (used by tests and tools)."""
+    body = dict(params)
+    body["_owner"] = owner
+    body["_timestamp"] = real_now_s() if timestamp is None else int(timestamp)
+    msg = base64.b64encode(zlib.compress(orjson.dumps(body), 9)).decode()
+    sig = hmac.new(api_key.encode(), msg.encode(), hashlib.sha256).hexdigest()
+    return {"msg": msg, "sig": sig}
+
+
+async def _read_signed(request: Request, owner: str, api_key: str) -> dict[str, Any]:
+    fields: dict[str, str] = dict(request.query_params)
+    if request.method == "POST":
+        raw = await request.body()
+        if raw:
+            try:
+                fields.update(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
+            except ValueError as exc:
+                raise ApiError("could not parse the form body") from exc
+    msg = fields.get("msg")
+    sig = fields.get("sig")
+    if not msg or not sig:
+        raise ApiError("missing msg or sig")
+    good = hmac.new(api_key.encode(), msg.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(good, sig):
+        raise ApiError("invalid signature")
+    try:
+        data = orjson.loads(zlib.decompress(base64.b64decode(msg, validate=False)))
+    except (binascii.Error, zlib.error, orjson.JSONDecodeError, ValueError) as exc:
+        raise ApiError("could not decode msg") from exc
+    if not isinstance(data, dict):
+        raise ApiError("msg is not a JSON object")
+    if data.get("_owner") != owner:
+        raise ApiError("invalid owner")
+    ts = data.get("_timestamp")
+    if not isinstance(ts, int) or isinstance(ts, bool):
+        raise ApiError("missing or invalid _timestamp")
+    if abs(real_now_s() - ts) > MAX_SKEW_S:
+        raise ApiError("request timestamp is too old or too far in the future")
+    return data
+
+
+def _int_param(data: dict[str, Any], name: str, default: int | None = None) -> int:
+    v = data.get(name, default)
+    if v is None:
+        raise ApiError(f"missing required parameter: {name}")
+    if isinstance(v, bool):
+        raise ApiError(f"invalid {name}")
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, str) and v.strip().lstrip("-").isdigit():
+        return int(v.strip())
+    raise ApiError(f"invalid {name}")
+
+
+def _list_param(v: Any, name: str) -> list[str]:
+    if isinstance(v, str):
+        s = v.strip()
+        if s.startswith("["):
+            try:
+                v = orjson.loads(s)
+            except orjson.JSONDecodeError as exc:
+                raise ApiError(f"invalid {name}") from exc
+        else:
+            v = [p.strip() for p in s.split(",") if p.strip()]
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise ApiError(f"{name} must be a list of strings")
+    return v
+
+
+def routes(state: SandboxState) -> list[Route]:
+    """Routes mounted under /uplynk."""
+
+    def endpoint(handler):
+        async def ep(request: Request) -> Response:
+            creds = state.uplynk_credentials
+            try:
+                data = await _read_signed(request, creds.owner, creds.api_key)
+                return handler(data)
+            except ApiError as exc:
+                return _error(str(exc))
+
+        return ep
+
+    def changes(data: dict[str, Any]) -> Response:
+        world = state.world
+        start = _int_param(data, "start")
+        now = world.now_ms()
+        world.settle(now)
+        ts, act, idx, full = world.changes(start, now)
+        end = int(ts[-1]) if full else now
+        ids = world.uplynk_ids(idx)
+        tl, al = ts.tolist(), act.tolist()
+        ch = ",".join(
+            f'[{t},"{ACTION_NAMES[a]}","{i}"]' for t, a, i in zip(tl, al, ids, strict=True)
+        )
+        uniq, first = np.unique(idx, return_index=True)
+        uniq = uniq[np.argsort(first)]
+        uniq = uniq[~world.omitted_from_changes(uniq)]
+        uids = world.uplynk_ids(uniq)
+        js = world.uplynk_json(uniq)
+        assets = ",".join(f'"{a}":{j}' for a, j in zip(uids, js, strict=True))
+        return _json(
+            f'{{"changes":[{ch}],"assets":{{{assets}}},"start":{start},"end":{end},"error":0}}'
+        )
+
+    def get(data: dict[str, Any]) -> Response:
+        world = state.world
+        given = [k for k in ("id", "external_id", "ids", "external_ids") if k in data]
+        if len(given) != 1:
+            raise ApiError("specify exactly one of id, external_id, ids, external_ids")
+        key = given[0]
+        world.settle()
+        if key in ("id", "external_id"):
+            v = data[key]
+            i = world.uplynk_index(v) if key == "id" else world.external_index(v)
+            if i is None or world.deleted_ms[i] != 0:
+                raise ApiError("asset not found")
+            return _json('{"asset":' + world.uplynk_json(np.array([i]))[0] + ',"error":0}')
+        vals = _list_param(data[key], key)
+        if len(vals) > MAX_GET:
+            raise ApiError(f"at most {MAX_GET} assets may be retrieved per request")
+        dec = world.uplynk_index if key == "ids" else world.external_index
+        seen: set[int] = set()
+        found: list[int] = []
+        for v in vals:
+            i = dec(v)
+            if i is None or i in seen or world.deleted_ms[i] != 0:
+                continue
+            seen.add(i)
+            found.append(i)
+        js = world.uplynk_json(np.array(found, dtype=np.int64))
+        return _json('{"assets":[' + ",".join(js) + '],"error":0}')
+
+    def list_(data: dict[str, Any]) -> Response:
+        world = state.world
+        limit = _int_param(data, "limit", 100)
+        if not 1 <= limit <= 100:
+            raise ApiError("limit must be between 1 and 100")
+        skip = _int_param(data, "skip", 0)
+        if skip < 0:
+            raise ApiError("skip must be >= 0")
+        query = data.get("query", data.get("search"))
+        if query is not None and not isinstance(query, str):
+            raise ApiError("invalid query")
+        world.settle()
+        try:
+            res = world.list_order(data.get("order"), query)
+        except ValueError as exc:
+            raise ApiError(str(exc)) from exc
+        js = world.uplynk_json(res[skip : skip + limit])
+        return _json('{"assets":[' + ",".join(js) + '],"shared_assets":[],"error":0}')
+
+    def unsupported(data: dict[str, Any]) -> Response:
+        raise ApiError("not supported by the sandbox")
+
+    methods = ["GET", "POST"]
+    return [
+        Route("/api2/asset/changes", endpoint(changes), methods=methods),
+        Route("/api2/asset/get", endpoint(get), methods=methods),
+        Route("/api2/asset/list", endpoint(list_), methods=methods),
+        Route("/api2/{rest:path}", endpoint(unsupported), methods=methods),
+    ]
+
+
+def env_lines(base_url: str, state: SandboxState) -> list[tuple[str, str]]:
+    """Lines printed at startup (KEY=value) for this vendor."""
+    c = state.uplynk_credentials
+    return [
+        ("UPLYNK_BASE_URL", f"{base_url}{PREFIX}"),
+        ("UPLYNK_OWNER", c.owner),
+        ("UPLYNK_API_KEY", c.api_key),
+    ]

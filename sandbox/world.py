@@ -1,0 +1,978 @@
+"""The generated world: one catalog of canonical assets shared by the four vendor emulations.
+
+Deterministic from ``(seed, n_assets)`` (and ``epoch_ms``, the simulated "now" the world was
+built at: every initial timestamp is ``epoch_ms`` plus a seed-derived offset, so pass the same
+``epoch_ms`` to get byte-identical output). Built to scale to millions of assets: the only
+per-asset state kept is a handful of numpy arrays of *mutable* state
+
+    created_ms, lastmod_ms, deleted_ms (0 = live), autoexpire_ms (0 = never), version, flags
+
+and every other field (ids, titles, durations, meta, urls, state, per-vendor membership and
+ids) is *derived* on demand from ``(seed, index, version)`` with 64-bit bit mixing (the
+splitmix64 finalizer, which is invertible, so ids decode back to indices in O(1)).
+
+Canonical index ``i`` in ``[0, n)``. Vendor views:
+
+* Uplynk: every canonical asset. ``uplynk_id(i)`` is 32 hex: the first 16 are an invertible
+  scramble of ``i``, the last 16 a seed-derived check, so ``uplynk_index(id)`` validates.
+  ``external_id`` is ``EXT-<i + offset, 7+ digits>`` (reversible) for ~97% of assets, ``""``
+  for the rest.
+* IBM (~40% of canonical assets, plus IBM-only videos): ``ibm_*`` functions.
+* VALT (~15%, plus VALT-only recordings): ``valt_*``.
+* IRIS (~60%, plus IRIS-only assets): ``iris_*``.
+
+Extension points for vendor modules are the ``ibm_*``, ``valt_*`` and ``iris_*`` functions
+and :meth:`World.truth`; add fields there (derive them from ``_static_hash`` with a new salt)
+rather than storing new per-asset state.
+
+Churn: :meth:`World.advance` moves the simulated clock and applies creates, updates and
+deletes at timestamps spread over the interval; autoexpire deletions happen at their exact
+time (lazily, :meth:`World.settle`, as the real clock passes them, or inside ``advance``).
+Every change is appended to a compact change log (ts_ms, action, index), always in ts order,
+never more than ``changes_page_size`` entries in one millisecond (bursts are capped so a
+changes page can always move past a millisecond).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import orjson
+
+from .clock import SimClock
+
+# ---------------------------------------------------------------------------- bit mixing
+
+M64 = (1 << 64) - 1
+_C1 = 0xBF58476D1CE4E5B9
+_C2 = 0x94D049BB133111EB
+_INV1 = pow(_C1, -1, 1 << 64)
+_INV2 = pow(_C2, -1, 1 << 64)
+_GOLD = 0x9E3779B97F4A7C15
+_U = np.uint64
+
+
+def mix_int(x: int) -> int:
+    """splitmix64 finalizer on a Python int (bijective on 64 bits)."""
+    x &= M64
+    x ^= x >> 30
+    x = (x * _C1) & M64
+    x ^= x >> 27
+    x = (x * _C2) & M64
+    x ^= x >> 31
+    return x
+
+
+def unmix_int(x: int) -> int:
+    """Inverse of :func:`mix_int`."""
+    x &= M64
+    x ^= (x >> 31) ^ (x >> 62)
+    x = (x * _INV2) & M64
+    x ^= (x >> 27) ^ (x >> 54)
+    x = (x * _INV1) & M64
+    x ^= (x >> 30) ^ (x >> 60)
+    return x
+
+
+def mix(x: np.ndarray) -> np.ndarray:
+    """Vectorized splitmix64 finalizer over a uint64 array (returns a new array)."""
+    x = np.asarray(x, dtype=np.uint64).copy()
+    x ^= x >> _U(30)
+    x *= _U(_C1)
+    x ^= x >> _U(27)
+    x *= _U(_C2)
+    x ^= x >> _U(31)
+    return x
+
+
+def _salt(seed: int, name: str) -> int:
+    h = 0
+    for ch in name.encode():
+        h = mix_int(h * 131 + ch)
+    return mix_int(seed * _GOLD + h)
+
+
+# ---------------------------------------------------------------------------- word tables
+# ASCII only, no quotes or backslashes: titles are inserted into JSON templates unescaped.
+
+SERIES = sorted(
+    [
+        "Blue Harbor", "City Lights", "Desert Run", "Echo Valley", "Field Notes", "Fire Watch",
+        "Glass House", "Golden Hour", "Green Line", "High Tide", "Iron Bridge", "Lake Effect",
+        "Late Shift", "Lost Coast", "Midnight Diner", "North Star", "Open Road", "Paper Moon",
+        "Quiet Storm", "Red Canyon", "River Town", "Salt Flats", "Second Act", "Silver Screen",
+        "Sky Garden", "Small Hours", "Stone Circle", "Summer Camp", "Tall Grass", "The Archive",
+        "The Crossing", "The Kitchen", "The Newsroom", "The Pitch", "Third Rail", "Tide Pool",
+        "Union Square", "Urban Trail", "Velvet Room", "West Wind", "Wild Card", "Winter Games",
+        "Wooden Boat", "Yellow Door", "Zero Hour", "Morning Brief", "Game Day", "Local Heroes",
+    ]
+)
+ADJ = sorted(
+    [
+        "Ancient", "Bold", "Bright", "Broken", "Calm", "Crimson", "Dark", "Distant", "Early",
+        "Empty", "Endless", "Fallen", "Final", "First", "Frozen", "Gentle", "Hidden", "Hollow",
+        "Honest", "Last", "Little", "Lonely", "Lost", "Loud", "Lucky", "Modern", "Narrow",
+        "Northern", "Old", "Open", "Perfect", "Quiet", "Rapid", "Restless", "Secret", "Silent",
+        "Simple", "Slow", "Small", "Southern", "Strange", "Sudden", "Sweet", "Tall", "Tender",
+        "Twin", "Urban", "Violet", "Wandering", "Warm", "Wild", "Winding", "Young", "Golden",
+        "Electric", "Burning", "Hungry", "Painted", "Rising", "Shining", "Sleeping", "Steady",
+        "Stolen", "Tired",
+    ]
+)
+NOUN = sorted(
+    [
+        "Answer", "Bridge", "Canyon", "City", "Coast", "Crown", "Dance", "Dawn", "Door", "Dream",
+        "Echo", "Engine", "Field", "Fire", "Forest", "Friend", "Garden", "Ghost", "Harbor",
+        "Heart", "Hill", "Island", "Journey", "Kingdom", "Lake", "Letter", "Light", "Machine",
+        "Market", "Memory", "Mirror", "Mountain", "Night", "Ocean", "Orchard", "Promise",
+        "Question", "Rain", "River", "Road", "Room", "Secret", "Shadow", "Signal", "Song",
+        "Storm", "Story", "Stranger", "Street", "Summer", "Sun", "Tower", "Town", "Train",
+        "Valley", "Voice", "Wall", "Water", "Wave", "Window", "Winter", "Wolf", "World", "Year",
+    ]
+)
+RATINGS = ["G", "PG", "PG-13", "TV-14", "TV-G", "TV-MA"]
+GENRES = [
+    "comedy", "documentary", "drama", "family", "kids", "lifestyle", "music", "news",
+    "reality", "sports", "thriller", "travel",
+]
+_SERIES_SLUG = [s.lower().replace(" ", "_") for s in SERIES]
+
+IBM_CHANNEL_IDS = ["23481001", "23481002", "23481003", "23481004"]
+
+ACTION_UPDATE = 0
+ACTION_DELETE = 1
+ACTION_NAMES = ("update", "delete")
+
+FLAG_MALFORMED = 1
+
+DAY_MS = 86_400_000
+MALFORMED_KINDS = ("duration_not_a_number", "created_negative", "missing_id", "meta_not_a_dict")
+
+_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+_EXT_RE = re.compile(r"^EXT-(\d{7,})$")
+
+
+class _Grow:
+    """A growable 1-D numpy array (capacity doubling)."""
+
+    __slots__ = ("buf", "n")
+
+    def __init__(self, init: np.ndarray) -> None:
+        self.buf = init
+        self.n = len(init)
+
+    @property
+    def a(self) -> np.ndarray:
+        return self.buf[: self.n]
+
+    def extend(self, values: np.ndarray) -> None:
+        k = len(values)
+        if self.n + k > len(self.buf):
+            cap = max(self.n + k, 2 * len(self.buf), 1024)
+            nb = np.zeros(cap, dtype=self.buf.dtype)
+            nb[: self.n] = self.buf[: self.n]
+            self.buf = nb
+        self.buf[self.n : self.n + k] = values
+        self.n += k
+
+
+class World:
+    """The generated world. See the module docstring."""
+
+    def __init__(
+        self,
+        seed: int = 0,
+        n_assets: int = 1000,
+        *,
+        epoch_ms: int | None = None,
+        clock: SimClock | None = None,
+        delete_window_s: float = 6 * 3600,
+        update_window_s: float = 7 * 86400,
+        changes_page_size: int = 500,
+        changes_assets_omit_prob: float = 0.02,
+        malformed_fraction: float = 0.0,
+    ) -> None:
+        self.seed = int(seed)
+        self.n_initial = int(n_assets)
+        self.clock = clock or SimClock()
+        self.epoch_ms = int(epoch_ms) if epoch_ms is not None else self.clock.now_ms()
+        self.delete_window_s = float(delete_window_s)
+        self.update_window_s = float(update_window_s)
+        self.changes_page_size = int(changes_page_size)
+        self.changes_assets_omit_prob = float(changes_assets_omit_prob)
+        self.malformed_fraction = float(malformed_fraction)
+        self.lock = threading.RLock()
+        self.mutations = 0  # bumped on every change; invalidates cached orderings
+        self.advances = 0
+
+        s = self.seed
+        self._k_static = _salt(s, "static")
+        self._k_ver = _salt(s, "version")
+        self._k_id = _salt(s, "id")
+        self._k_chk = _salt(s, "check")
+        self._k_omit = _salt(s, "omit")
+        self._k_mal = _salt(s, "malformed")
+        self._k_time = _salt(s, "time")
+        self._k_ibm = _salt(s, "ibm")
+        self._k_valt = _salt(s, "valt")
+        self._k_iris = _salt(s, "iris")
+        self.ext_offset = 100_000 + _salt(s, "ext") % 900_000
+        # vendor-only catalogue sizes, fixed at build
+        self.ibm_only_count = self.n_initial * 5 // 100
+        self.valt_only_count = self.n_initial * 3 // 100
+        self.iris_only_count = self.n_initial * 5 // 100
+
+        self._build()
+        self._order_cache: dict[tuple[str, str], tuple[int, np.ndarray]] = {}
+
+    # ------------------------------------------------------------------ build
+
+    def _build(self) -> None:
+        n = self.n_initial
+        idx = np.arange(n, dtype=np.uint64)
+        ht = mix(idx * _U(_GOLD) ^ _U(self._k_time))
+        ht2 = mix(ht ^ _U(_GOLD))
+        e = self.epoch_ms
+        span = 730 * DAY_MS
+        age = (ht % _U(span - 3_600_000)).astype(np.int64) + 3_600_000
+        created = e - age
+        # half never modified; the rest modified at a time skewed towards the epoch
+        frac = ((ht2 >> _U(11)).astype(np.float64) / float(1 << 53)) ** 4
+        modified = (ht2 & _U(1)) == 1
+        lastmod = np.where(modified, e - (age * frac).astype(np.int64) - 1, created)
+        lastmod = np.maximum(lastmod, created)
+        version = np.where(modified, 1 + ((ht2 >> _U(1)) % _U(3)).astype(np.int32), 0).astype(
+            np.int32
+        )
+        # autoexpire: 0 for ~85%, else from 5 days before the epoch to 60 days after
+        ax_sel = ((ht >> _U(40)) % _U(100)) < _U(15)
+        ax_off = ((ht2 >> _U(20)) % _U(65 * DAY_MS)).astype(np.int64) - 5 * DAY_MS
+        autoexpire = np.where(ax_sel, e + ax_off, 0).astype(np.int64)
+        deleted = np.zeros(n, dtype=np.int64)
+        expired = ax_sel & (autoexpire <= e)
+        deleted[expired] = autoexpire[expired]
+        # ~1% deleted by hand within the last 24 h (some inside, some outside the delete window)
+        hand = (~expired) & (((ht >> _U(50)) % _U(100)) == _U(7))
+        deleted[hand] = e - ((ht2[hand] >> _U(30)) % _U(DAY_MS)).astype(np.int64) - 1
+        gone = deleted > 0
+        created = np.where(gone, np.minimum(created, deleted - 2), created)
+        lastmod = np.where(gone, np.clip(lastmod, created, deleted - 1), lastmod)
+
+        flags = np.zeros(n, dtype=np.uint8)
+        flags |= self._malformed_mask(idx).astype(np.uint8) * FLAG_MALFORMED
+
+        self._created = _Grow(created.astype(np.int64))
+        self._lastmod = _Grow(lastmod.astype(np.int64))
+        self._deleted = _Grow(deleted)
+        self._autoexpire = _Grow(autoexpire)
+        self._version = _Grow(version)
+        self._flags = _Grow(flags)
+
+        # change log: one update at lastmod per asset, one delete per deleted asset
+        d_idx = np.nonzero(gone)[0]
+        ts = np.concatenate([lastmod, deleted[d_idx]])
+        act = np.concatenate(
+            [np.zeros(n, dtype=np.int8), np.full(len(d_idx), ACTION_DELETE, dtype=np.int8)]
+        )
+        li = np.concatenate([np.arange(n, dtype=np.int64), d_idx.astype(np.int64)])
+        ts, act, li = self._cap_per_ms(ts, act, li)
+        self._log_ts = _Grow(ts)
+        self._log_act = _Grow(act)
+        self._log_idx = _Grow(li)
+
+        # pending autoexpiries (after the epoch), sorted by time
+        pend = np.nonzero(ax_sel & ~expired & ~gone)[0]
+        o = np.argsort(autoexpire[pend], kind="stable")
+        self._ax_idx = pend[o].astype(np.int64)
+        self._ax_ts = autoexpire[pend][o]
+        self._ax_pos = 0
+        self.settled_ms = e
+        # created order (stable by index); creates append in time order so it stays sorted
+        self._by_created = _Grow(np.argsort(created, kind="stable").astype(np.int64))
+
+    def _malformed_mask(self, idx: np.ndarray) -> np.ndarray:
+        if self.malformed_fraction <= 0:
+            return np.zeros(len(idx), dtype=bool)
+        h = mix(np.asarray(idx, dtype=np.uint64) ^ _U(self._k_mal))
+        thr = int(min(self.malformed_fraction, 1.0) * 1_000_000)
+        return (h % _U(1_000_000)) < _U(thr)
+
+    def _cap_per_ms(
+        self, ts: np.ndarray, act: np.ndarray, idx: np.ndarray, floor_ms: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sort events by ts (stable) and push any beyond ``changes_page_size`` in one ms
+        to the following ms, so no millisecond ever holds more than a page of changes."""
+        cap = max(1, self.changes_page_size)
+        for _ in range(10_000):
+            o = np.argsort(ts, kind="stable")
+            ts, act, idx = ts[o], act[o], idx[o]
+            if len(ts) <= cap:
+                break
+            starts = np.r_[True, ts[1:] != ts[:-1]]
+            grp = np.cumsum(starts) - 1
+            first = np.nonzero(starts)[0]
+            rank = np.arange(len(ts)) - first[grp]
+            over = rank >= cap
+            if not over.any():
+                break
+            ts = ts.copy()
+            ts[over] += 1
+        return ts, act, idx
+
+    # ------------------------------------------------------------------ sizes and arrays
+
+    @property
+    def n(self) -> int:
+        """Number of canonical assets ever created (live and deleted)."""
+        return self._created.n
+
+    @property
+    def created_ms(self) -> np.ndarray:
+        return self._created.a
+
+    @property
+    def lastmod_ms(self) -> np.ndarray:
+        return self._lastmod.a
+
+    @property
+    def deleted_ms(self) -> np.ndarray:
+        return self._deleted.a
+
+    @property
+    def autoexpire_ms(self) -> np.ndarray:
+        return self._autoexpire.a
+
+    @property
+    def version(self) -> np.ndarray:
+        return self._version.a
+
+    @property
+    def flags(self) -> np.ndarray:
+        return self._flags.a
+
+    def live_count(self) -> int:
+        return int(np.count_nonzero(self.deleted_ms == 0))
+
+    def is_malformed(self, i: int) -> bool:
+        return bool(self.flags[i] & FLAG_MALFORMED)
+
+    def log_len(self) -> int:
+        return self._log_ts.n
+
+    # ------------------------------------------------------------------ clock and churn
+
+    def now_ms(self) -> int:
+        return self.clock.now_ms()
+
+    def settle(self, now_ms: int | None = None) -> int:
+        """Apply autoexpire deletions due up to ``now_ms`` (default: the simulated now).
+        Returns the number of assets deleted. Call before serving any data."""
+        now = self.now_ms() if now_ms is None else int(now_ms)
+        with self.lock:
+            if now <= self.settled_ms:
+                return 0
+            end = int(np.searchsorted(self._ax_ts, now, side="right"))
+            k = 0
+            if end > self._ax_pos:
+                sel_i = self._ax_idx[self._ax_pos : end]
+                sel_t = self._ax_ts[self._ax_pos : end]
+                live = self.deleted_ms[sel_i] == 0
+                sel_i, sel_t = sel_i[live], sel_t[live]
+                self._ax_pos = end
+                if len(sel_i):
+                    ts, act, li = self._cap_per_ms(
+                        sel_t.copy(), np.full(len(sel_i), ACTION_DELETE, np.int8), sel_i.copy()
+                    )
+                    self.deleted_ms[li] = ts
+                    self._append_log(ts, act, li)
+                    k = len(li)
+            self.settled_ms = now
+            return k
+
+    def _append_log(self, ts: np.ndarray, act: np.ndarray, idx: np.ndarray) -> None:
+        if not len(ts):
+            return
+        self._log_ts.extend(ts.astype(np.int64))
+        self._log_act.extend(act.astype(np.int8))
+        self._log_idx.extend(idx.astype(np.int64))
+        self.mutations += 1
+
+    def advance(
+        self,
+        seconds: float,
+        creates: int = 0,
+        updates: int = 0,
+        deletes: int = 0,
+        burst: int = 0,
+    ) -> dict[str, Any]:
+        """Move the simulated clock forward by ``seconds`` and apply churn at timestamps
+        spread over the interval. ``burst=K`` makes K of the changes (adding updates if there
+        are fewer) share one exact millisecond (capped at ``changes_page_size``). Assets whose
+        autoexpire falls in the interval are deleted at that time. Returns a summary."""
+        with self.lock:
+            self.settle()
+            t0 = self.settled_ms
+            span = max(1, int(round(float(seconds) * 1000)))
+            rng = np.random.default_rng([self.seed, self.advances, 0xAD])
+            self.advances += 1
+            burst = max(0, min(int(burst), self.changes_page_size))
+            creates, updates, deletes = int(creates), int(updates), int(deletes)
+            if burst > creates + updates + deletes:
+                updates += burst - (creates + updates + deletes)
+
+            # autoexpiries due in (t0, t0 + span]
+            end = int(np.searchsorted(self._ax_ts, t0 + span, side="right"))
+            ax_i = self._ax_idx[self._ax_pos : end]
+            ax_t = self._ax_ts[self._ax_pos : end]
+            keep = self.deleted_ms[ax_i] == 0
+            ax_i, ax_t = ax_i[keep], ax_t[keep]
+            self._ax_pos = end
+
+            # candidates: live and not autoexpiring in this interval
+            live = self.deleted_ms == 0
+            live[ax_i] = False
+            cand = np.nonzero(live)[0]
+            deletes = min(deletes, len(cand))
+            del_i = rng.choice(cand, size=deletes, replace=False) if deletes else np.empty(0, np.int64)
+            if updates and len(cand) > deletes:
+                live[del_i] = False
+                cand2 = np.nonzero(live)[0]
+                upd_i = cand2[rng.integers(0, len(cand2), size=updates)]
+            else:
+                updates = 0
+                upd_i = np.empty(0, np.int64)
+            new_i = np.arange(self.n, self.n + creates, dtype=np.int64)
+
+            k = creates + updates + deletes
+            ts = t0 + 1 + rng.integers(0, span, size=k).astype(np.int64)
+            if burst:
+                tb = t0 + 1 + int(rng.integers(0, span))
+                pos = rng.choice(k, size=burst, replace=False)
+                ts[pos] = tb
+            act = np.concatenate(
+                [
+                    np.zeros(creates + updates, np.int8),
+                    np.full(deletes, ACTION_DELETE, np.int8),
+                ]
+            )
+            li = np.concatenate([new_i, upd_i.astype(np.int64), del_i.astype(np.int64)])
+            kind = np.concatenate(
+                [np.zeros(creates, np.int8), np.ones(updates, np.int8), np.full(deletes, 2, np.int8)]
+            )
+            # autoexpire deletions (kind 3)
+            ts = np.concatenate([ts, ax_t.astype(np.int64)])
+            act = np.concatenate([act, np.full(len(ax_i), ACTION_DELETE, np.int8)])
+            li = np.concatenate([li, ax_i.astype(np.int64)])
+            kind = np.concatenate([kind, np.full(len(ax_i), 3, np.int8)])
+
+            # sort + cap per ms, carrying `kind` along through the index
+            order_key = np.arange(len(ts), dtype=np.int64)
+            ts, act, order_key = self._cap_per_ms(ts, act, order_key)
+            li = li[order_key]
+            kind = kind[order_key]
+
+            # creates: grow arrays (created order == ts order, appended after existing)
+            if creates:
+                cmask = kind == 0
+                c_idx = li[cmask]
+                c_ts = ts[cmask]
+                o = np.argsort(c_idx)
+                c_created = c_ts[o]
+                hc = mix(c_idx[o].astype(np.uint64) * _U(_GOLD) ^ _U(self._k_time))
+                ax_sel = ((hc >> _U(40)) % _U(100)) < _U(15)
+                ax_val = np.where(
+                    ax_sel,
+                    c_created + 3_600_000 + ((hc >> _U(20)) % _U(60 * DAY_MS)).astype(np.int64),
+                    0,
+                )
+                self._created.extend(c_created)
+                self._lastmod.extend(c_created)
+                self._deleted.extend(np.zeros(creates, np.int64))
+                self._autoexpire.extend(ax_val.astype(np.int64))
+                self._version.extend(np.zeros(creates, np.int32))
+                self._flags.extend(
+                    self._malformed_mask(c_idx[o]).astype(np.uint8) * FLAG_MALFORMED
+                )
+                # new assets are created after every existing one, but may tie among themselves
+                self._by_created.extend(c_idx[np.lexsort((c_idx, c_ts))])
+                nax = np.nonzero(ax_sel)[0]
+                if len(nax):
+                    rest_i = np.concatenate([self._ax_idx[self._ax_pos :], c_idx[o][nax]])
+                    rest_t = np.concatenate([self._ax_ts[self._ax_pos :], ax_val[nax]])
+                    oo = np.argsort(rest_t, kind="stable")
+                    self._ax_idx, self._ax_ts, self._ax_pos = rest_i[oo], rest_t[oo], 0
+            umask = kind == 1
+            if umask.any():
+                np.add.at(self.version, li[umask], 1)
+                np.maximum.at(self.lastmod_ms, li[umask], ts[umask])
+            dmask = (kind == 2) | (kind == 3)
+            if dmask.any():
+                self.deleted_ms[li[dmask]] = ts[dmask]
+            self._append_log(ts, act, li)
+
+            t1 = max(t0 + span, int(ts[-1]) if len(ts) else t0)
+            self.clock.advance(t1 - t0)
+            self.settled_ms = t1
+            self.mutations += 1
+            return {
+                "from_ms": t0,
+                "to_ms": t1,
+                "created": int(creates),
+                "updated": int(updates),
+                "deleted": int(deletes),
+                "autoexpired": int(len(ax_i)),
+                "burst": burst,
+                "changes": int(len(ts)),
+                "created_ids": [self.uplynk_id(int(i)) for i in new_i[:1000]],
+                "assets": self.n,
+                "live": self.live_count(),
+            }
+
+    # ------------------------------------------------------------------ change feed
+
+    def changes(
+        self, start_ms: int, now_ms: int, limit: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+        """Change-log entries with ``ts >= start_ms`` in ts order, at most ``limit``
+        (default ``changes_page_size``), after retention: deletes older than
+        ``now - delete_window_s`` and updates older than ``now - update_window_s`` are gone.
+        Returns (ts, action, index, page_full)."""
+        limit = self.changes_page_size if limit is None else int(limit)
+        upd_floor = now_ms - int(self.update_window_s * 1000)
+        del_floor = now_ms - int(self.delete_window_s * 1000)
+        lts, lact, lidx = self._log_ts.a, self._log_act.a, self._log_idx.a
+        pos = int(np.searchsorted(lts, max(int(start_ms), min(upd_floor, del_floor)), "left"))
+        hi = int(np.searchsorted(lts, now_ms, "right"))
+        out_t, out_a, out_i = [], [], []
+        got = 0
+        chunk = max(limit * 4, 1024)
+        while pos < hi and got < limit:
+            e = min(hi, pos + chunk)
+            t, a, i = lts[pos:e], lact[pos:e], lidx[pos:e]
+            keep = np.where(a == ACTION_DELETE, t >= del_floor, t >= upd_floor)
+            t, a, i = t[keep], a[keep], i[keep]
+            take = min(limit - got, len(t))
+            out_t.append(t[:take])
+            out_a.append(a[:take])
+            out_i.append(i[:take])
+            got += take
+            pos = e
+            chunk *= 2
+        if not out_t:
+            z = np.empty(0, np.int64)
+            return z, np.empty(0, np.int8), z, False
+        return np.concatenate(out_t), np.concatenate(out_a), np.concatenate(out_i), got >= limit
+
+    def omitted_from_changes(self, idx: np.ndarray) -> np.ndarray:
+        """Deterministic mask of assets left out of a changes response's ``assets`` dict."""
+        p = self.changes_assets_omit_prob
+        if p <= 0 or not len(idx):
+            return np.zeros(len(idx), dtype=bool)
+        v = self.version[idx].astype(np.uint64)
+        h = mix(np.asarray(idx, np.uint64) * _U(_GOLD) ^ _U(self._k_omit) ^ (v << _U(40)))
+        return (h % _U(1_000_000)) < _U(int(p * 1_000_000))
+
+    # ------------------------------------------------------------------ ids
+
+    def uplynk_id(self, i: int) -> str:
+        return f"{mix_int(i + self._k_id):016x}{mix_int(i ^ self._k_chk):016x}"
+
+    def uplynk_ids(self, idx: np.ndarray) -> list[str]:
+        idx = np.asarray(idx, dtype=np.uint64)
+        hi = mix(idx + _U(self._k_id)).tolist()
+        lo = mix(idx ^ _U(self._k_chk)).tolist()
+        return [f"{a:016x}{b:016x}" for a, b in zip(hi, lo, strict=True)]
+
+    def uplynk_index(self, asset_id: Any) -> int | None:
+        """Decode an Uplynk asset id to its canonical index; None when not one of ours."""
+        if not isinstance(asset_id, str) or not _ID_RE.match(asset_id):
+            return None
+        i = (unmix_int(int(asset_id[:16], 16)) - self._k_id) & M64
+        if i >= self.n or mix_int(i ^ self._k_chk) != int(asset_id[16:], 16):
+            return None
+        return i
+
+    def has_external_id(self, idx: np.ndarray) -> np.ndarray:
+        hs = self._static_hash(idx)
+        return ((hs >> _U(48)) % _U(100)) >= _U(3)
+
+    def external_id(self, i: int) -> str:
+        if not self.has_external_id(np.array([i]))[0]:
+            return ""
+        return f"EXT-{i + self.ext_offset:07d}"
+
+    def external_index(self, external_id: Any) -> int | None:
+        if not isinstance(external_id, str):
+            return None
+        m = _EXT_RE.match(external_id)
+        if not m:
+            return None
+        i = int(m.group(1)) - self.ext_offset
+        if i < 0 or i >= self.n or not self.has_external_id(np.array([i]))[0]:
+            return None
+        return i
+
+    def _static_hash(self, idx: np.ndarray, salt: int | None = None) -> np.ndarray:
+        x = np.asarray(idx, dtype=np.uint64) * _U(_GOLD) ^ _U(self._k_static)
+        h = mix(x)
+        if salt is not None:
+            h = mix(h ^ _U(salt))
+        return h
+
+    # ------------------------------------------------------------------ Uplynk assets
+
+    def uplynk_titles(self, idx: np.ndarray, version: np.ndarray | None = None) -> list[str]:
+        idx = np.asarray(idx, dtype=np.int64)
+        if version is None:
+            version = self.version[idx]
+        hs = self._static_hash(idx)
+        hv = mix(hs ^ (np.asarray(version, np.uint64) * _U(_GOLD) + _U(self._k_ver)))
+        ser = (hs % _U(len(SERIES))).tolist()
+        sea = (1 + (hs >> _U(8)) % _U(9)).tolist()
+        epi = (1 + (hs >> _U(12)) % _U(24)).tolist()
+        a = ((hv >> _U(4)) % _U(len(ADJ))).tolist()
+        b = ((hv >> _U(12)) % _U(len(NOUN))).tolist()
+        return [
+            f"{SERIES[s]} S{se:02d}E{ep:02d} - {ADJ[x]} {NOUN[y]}"
+            for s, se, ep, x, y in zip(ser, sea, epi, a, b, strict=True)
+        ]
+
+    def uplynk_json(self, idx: np.ndarray) -> list[str]:
+        """The assets at canonical indices ``idx`` exactly as the Uplynk API serves them
+        (JSON object text each; deleted ones carry ``deleted``; malformed ones malformed)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        if not len(idx):
+            return []
+        ids = self.uplynk_ids(idx)
+        titles = self.uplynk_titles(idx)
+        hs = self._static_hash(idx)
+        ver = self.version[idx]
+        hv = mix(hs ^ (ver.astype(np.uint64) * _U(_GOLD) + _U(self._k_ver)))
+        ser = (hs % _U(len(SERIES))).tolist()
+        sea = (1 + (hs >> _U(8)) % _U(9)).tolist()
+        epi = (1 + (hs >> _U(12)) % _U(24)).tolist()
+        dur_ms = 15_000 + ((hs >> _U(20)) % _U(7_185_000)).astype(np.int64)
+        dur = (dur_ms / 1000.0 + ((hs >> _U(44)) % _U(997)).astype(np.float64) / 997_000.0).tolist()
+        slices = (dur_ms // 4000 + 1).tolist()
+        rays = (4 + (hs >> _U(36)) % _U(5)).tolist()
+        live_job = (((hs >> _U(40)) % _U(100)) < _U(5)).tolist()
+        drm = ((hs >> _U(47)) & _U(1)).tolist()
+        has_ext = (((hs >> _U(48)) % _U(100)) >= _U(3)).tolist()
+        orig = (((hs >> _U(52)) % _U(4)) != _U(0)).tolist()
+        brk = (((hs >> _U(56)) % _U(4)) == _U(0)).tolist()
+        stp = ((hv >> _U(16)) % _U(1000)).tolist()
+        rat = ((hv >> _U(24)) % _U(len(RATINGS))).tolist()
+        gen = ((hv >> _U(28)) % _U(len(GENRES))).tolist()
+        created = self.created_ms[idx].tolist()
+        lastmod = self.lastmod_ms[idx].tolist()
+        deleted = self.deleted_ms[idx].tolist()
+        autoexp = self.autoexpire_ms[idx].tolist()
+        mal = (self.flags[idx] & FLAG_MALFORMED).tolist()
+        ii = idx.tolist()
+        ext_off = self.ext_offset
+        out = []
+        for k in range(len(ii)):
+            aid = ids[k]
+            i = ii[k]
+            s = ser[k]
+            st = stp[k]
+            state = "failed" if st < 10 else ("slicing" if st < 30 else "ready")
+            ext = f"EXT-{i + ext_off:07d}" if has_ext[k] else ""
+            d = dur[k]
+            of = (
+                f'"{_SERIES_SLUG[s]}_s{sea[k]:02d}e{epi[k]:02d}.mov"' if orig[k] else "null"
+            )
+            bo = (
+                f'[{{"break_type":"AD BREAK","duration":30.0,"offset":{round(d / 2, 3)!r}}}]'
+                if brk[k]
+                else "[]"
+            )
+            p1 = aid[:24]
+            p2 = aid[8:]
+            dl = deleted[k]
+            j = (
+                f'{{"orig_filename":{of},"rays":{rays[k]},"require_drm":{drm[k]},'
+                f'"require_studio_drm":0,"slices":{slices[k]},"autoexpire":{autoexp[k]},'
+                f'"break_offsets":{bo},"created":{created[k]},"lastmod":{lastmod[k]},'
+                f'"job_type":"{"live" if live_job[k] else "vod"}","libraries":[],'
+                f'"test_player_url":"https://content.uplynk.com/player5/{p1}.html",'
+                f'"test_players":[{{"desc":"Monitoring Test Player","id":"{p1}",'
+                f'"url":"https://content.uplynk.com/player5/{p1}.html"}}],'
+                f'"state":"{state}","duration":{d!r},'
+                f'"embed_player_url":"https://content.uplynk.com/player5/{p2}.html",'
+                f'"external_id":"{ext}","id":"{aid}",'
+                f'"thumb_url":"https://storage.uplynk.com/slices/{aid[:3]}/{aid}/00000001.jpg",'
+                f'"desc":"{titles[k]}",'
+                f'"mp4_url":"https://storage.uplynk.com/slices/{aid[:3]}/{aid}/{aid}_g.mp4",'
+                f'"meta":{{"series":"{SERIES[s]}","season":"{sea[k]}","episode":"{epi[k]}",'
+                f'"rating":"{RATINGS[rat[k]]}","genre":"{GENRES[gen[k]]}"}}'
+                + (f',"deleted":{dl}}}' if dl else "}")
+            )
+            if mal[k]:
+                j = self._malform(j, int(hs[k]))
+            out.append(j)
+        return out
+
+    @staticmethod
+    def _malform(j: str, h: int) -> str:
+        d = orjson.loads(j)
+        kind = (h >> 60) % 4
+        if kind == 0:
+            d["duration"] = "n/a"
+        elif kind == 1:
+            d["created"] = -1
+        elif kind == 2:
+            d.pop("id", None)
+        else:
+            m = d["meta"]
+            d["meta"] = ";".join(f"{k}={v}" for k, v in m.items())
+        return orjson.dumps(d).decode()
+
+    def malformed_kind(self, i: int) -> str | None:
+        if not self.is_malformed(i):
+            return None
+        return MALFORMED_KINDS[(int(self._static_hash(np.array([i]))[0]) >> 60) % 4]
+
+    def uplynk_asset(self, i: int) -> dict[str, Any]:
+        return orjson.loads(self.uplynk_json(np.array([i]))[0])
+
+    # ------------------------------------------------------------------ list ordering
+
+    _ORDER_FIELDS = ("created", "desc", "duration", "external_id", "id", "lastmod", "source", "state")
+
+    def parse_order(self, order: str | None) -> list[tuple[str, bool]]:
+        """'-created,desc' -> [('created', True), ('desc', False)]; ValueError if unknown."""
+        if order is None or str(order).strip() == "":
+            return [("created", False)]
+        out = []
+        for part in str(order).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            rev = part.startswith("-")
+            name = part[1:] if rev else part
+            if name not in self._ORDER_FIELDS:
+                raise ValueError(f"unknown order field: {name}")
+            out.append((name, rev))
+        return out or [("created", False)]
+
+    def _rank_key(self, name: str, idx: np.ndarray) -> np.ndarray:
+        if name == "created":
+            return self.created_ms[idx]
+        if name == "lastmod":
+            return self.lastmod_ms[idx]
+        if name == "duration":
+            hs = self._static_hash(idx)
+            return (((hs >> _U(20)) % _U(7_185_000)) * _U(1000) + (hs >> _U(44)) % _U(997)).astype(
+                np.int64
+            )
+        if name == "id":
+            return np.argsort(np.argsort(mix(np.asarray(idx, np.uint64) + _U(self._k_id)), kind="stable"))
+        if name == "desc":
+            strs = self.uplynk_titles(idx)
+        elif name == "external_id":
+            has = self.has_external_id(idx).tolist()
+            strs = [f"EXT-{i + self.ext_offset:07d}" if h else "" for i, h in zip(idx.tolist(), has, strict=True)]
+        elif name == "state":
+            hs = self._static_hash(idx)
+            hv = mix(hs ^ (self.version[idx].astype(np.uint64) * _U(_GOLD) + _U(self._k_ver)))
+            st = ((hv >> _U(16)) % _U(1000)).astype(np.int64)
+            # alphabetical: failed < ready < slicing
+            return np.where(st < 10, 0, np.where(st < 30, 2, 1))
+        else:  # source: the original file name (null first)
+            hs = self._static_hash(idx)
+            orig = ((hs >> _U(52)) % _U(4)) != _U(0)
+            ser = (hs % _U(len(SERIES))).tolist()
+            sea = (1 + (hs >> _U(8)) % _U(9)).tolist()
+            epi = (1 + (hs >> _U(12)) % _U(24)).tolist()
+            strs = [
+                f"{_SERIES_SLUG[s]}_s{a:02d}e{b:02d}.mov" if o else ""
+                for s, a, b, o in zip(ser, sea, epi, orig.tolist(), strict=True)
+            ]
+        _, inv = np.unique(np.array(strs, dtype=object).astype(str), return_inverse=True)
+        return inv.astype(np.int64)
+
+    def list_order(self, order: str | None = None, query: str | None = None) -> np.ndarray:
+        """Live canonical indices in the requested ``asset/list`` order (cached until the
+        world changes). Ties break on the canonical index. Raises ValueError on a bad order."""
+        spec = self.parse_order(order)
+        key = (",".join(("-" if r else "") + f for f, r in spec), (query or "").lower())
+        with self.lock:
+            hit = self._order_cache.get(key)
+            if hit is not None and hit[0] == self.mutations:
+                return hit[1]
+            base = self._by_created.a
+            live = base[self.deleted_ms[base] == 0]
+            if spec == [("created", False)]:
+                res = live
+            elif spec == [("created", True)]:
+                # descending created, ties still ascending by index
+                c = self.created_ms[live]
+                res = live[np.lexsort((live, -c))]
+            else:
+                keys = [live]
+                for f, r in reversed(spec):
+                    k = self._rank_key(f, live)
+                    keys.append(-k if r else k)
+                res = live[np.lexsort(tuple(keys))]
+            if query:
+                q = query.lower()
+                titles = self.uplynk_titles(res)
+                ids = self.uplynk_ids(res)
+                has = self.has_external_id(res).tolist()
+                rl = res.tolist()
+                m = [
+                    q in t.lower() or q in a or (h and q in f"ext-{i + self.ext_offset:07d}")
+                    for t, a, h, i in zip(titles, ids, has, rl, strict=True)
+                ]
+                res = res[np.array(m, dtype=bool)] if len(res) else res
+            if len(self._order_cache) > 16:
+                self._order_cache.clear()
+            self._order_cache[key] = (self.mutations, res)
+            return res
+
+    # ------------------------------------------------------------------ other vendors
+    # Membership and ids are pure functions of (seed, index). Vendor-only items are numbered
+    # j in [0, <vendor>_only_count) and live in separate id spaces.
+
+    def ibm_member(self, idx: np.ndarray) -> np.ndarray:
+        h = self._static_hash(idx, self._k_ibm)
+        return (h % _U(100)) < _U(40)
+
+    def ibm_channel_ids(self, idx: np.ndarray, vendor_only: bool = False) -> list[str]:
+        salt = self._k_ibm ^ (0x5A5A if vendor_only else 0)
+        h = self._static_hash(idx, salt)
+        return [IBM_CHANNEL_IDS[c] for c in ((h >> _U(8)) % _U(len(IBM_CHANNEL_IDS))).tolist()]
+
+    _IBM_A = 0x2F3A9B5  # odd: (code * A + B) mod 2^30 is a bijection
+    _IBM_B = 0x1234567
+    _IBM_MASK = (1 << 30) - 1
+
+    def ibm_video_id(self, i: int, vendor_only: bool = False) -> str:
+        code = (1 << 29) + i if vendor_only else i
+        return str(1_000_000_000 + ((code * self._IBM_A + self._IBM_B) & self._IBM_MASK))
+
+    def ibm_decode(self, video_id: Any) -> tuple[str, int] | None:
+        """'123...' -> ('canonical', i) or ('ibm_only', j); None when not one of ours."""
+        try:
+            v = int(str(video_id)) - 1_000_000_000
+        except ValueError:
+            return None
+        if v < 0 or v > self._IBM_MASK:
+            return None
+        code = ((v - self._IBM_B) * pow(self._IBM_A, -1, 1 << 30)) & self._IBM_MASK
+        if code >= (1 << 29):
+            j = code - (1 << 29)
+            return ("ibm_only", j) if j < self.ibm_only_count else None
+        if code < self.n and self.ibm_member(np.array([code]))[0]:
+            return ("canonical", code)
+        return None
+
+    def valt_member(self, idx: np.ndarray) -> np.ndarray:
+        h = self._static_hash(idx, self._k_valt)
+        return (h % _U(100)) < _U(15)
+
+    def valt_id(self, i: int, vendor_only: bool = False) -> str:
+        """VALT 6 ids are UUIDs, VALT 5 ids integers; both appear (as strings)."""
+        code = (1 << 40) + i if vendor_only else i
+        h = mix_int(code * _GOLD ^ self._k_valt)
+        if h & 1:
+            a = mix_int(h)
+            b = mix_int(a ^ _GOLD)
+            x = f"{a:016x}{b:016x}"
+            return f"{x[:8]}-{x[8:12]}-4{x[13:16]}-{'89ab'[b & 3]}{x[17:20]}-{x[20:32]}"
+        return str(10_000 + (code if not vendor_only else 50_000_000 + i))
+
+    def iris_member(self, idx: np.ndarray) -> np.ndarray:
+        h = self._static_hash(idx, self._k_iris)
+        return (h % _U(100)) < _U(60)
+
+    def iris_id(self, i: int, vendor_only: bool = False) -> str:
+        code = (1 << 40) + i if vendor_only else i
+        return f"iris_{mix_int(code + self._k_iris):016x}"
+
+    def iris_platform_id(self, i: int) -> str | None:
+        """The Uplynk external_id as IRIS knows it, with realistic noise: mostly exact,
+        sometimes lower-cased, prefixed, padded with whitespace, or missing."""
+        ext = self.external_id(i)
+        if not ext:
+            return None
+        r = mix_int(i * _GOLD ^ self._k_iris ^ 0x77) % 100
+        if r < 80:
+            return ext
+        if r < 87:
+            return ext.lower()
+        if r < 92:
+            return "uplynk:" + ext
+        if r < 95:
+            return " " + ext + " "
+        return None
+
+    def vendor_title(self, vendor: str, i: int) -> str:
+        """The canonical title (version 0) as another vendor spells it: mostly the same,
+        sometimes with ' (HD)', different case, or a typo."""
+        base = self.uplynk_titles(np.array([i]), np.array([0]))[0]
+        r = mix_int(i * _GOLD ^ _salt(self.seed, "title-" + vendor)) % 100
+        if r < 70:
+            return base
+        if r < 80:
+            return base + " (HD)"
+        if r < 87:
+            return base.upper()
+        if r < 92:
+            return base.lower()
+        p = 1 + r % max(1, len(base) - 2)
+        return base[:p] + base[p + 1] + base[p] + base[p + 2 :]
+
+    def vendor_only_title(self, vendor: str, j: int) -> str:
+        h = mix_int(j * _GOLD ^ _salt(self.seed, "only-" + vendor))
+        return f"{ADJ[h % len(ADJ)]} {NOUN[(h >> 8) % len(NOUN)]} ({vendor.upper()} exclusive {j})"
+
+    # ------------------------------------------------------------------ ground truth
+
+    def truth(self, chunk: int = 65536) -> Iterator[dict[str, Any]]:
+        """Ground-truth rows: every canonical asset (live or deleted in Uplynk), then the
+        vendor-only items. None where the asset is absent from a vendor."""
+        n = self.n
+        for s in range(0, n, chunk):
+            idx = np.arange(s, min(n, s + chunk), dtype=np.int64)
+            ids = self.uplynk_ids(idx)
+            ib = self.ibm_member(idx).tolist()
+            va = self.valt_member(idx).tolist()
+            ir = self.iris_member(idx).tolist()
+            for k, i in enumerate(idx.tolist()):
+                yield {
+                    "canonical_index": i,
+                    "uplynk_id": ids[k],
+                    "ibm_video_id": self.ibm_video_id(i) if ib[k] else None,
+                    "valt_id": self.valt_id(i) if va[k] else None,
+                    "iris_id": self.iris_id(i) if ir[k] else None,
+                }
+        for j in range(self.ibm_only_count):
+            yield {"canonical_index": None, "uplynk_id": None,
+                   "ibm_video_id": self.ibm_video_id(j, True), "valt_id": None, "iris_id": None}
+        for j in range(self.valt_only_count):
+            yield {"canonical_index": None, "uplynk_id": None, "ibm_video_id": None,
+                   "valt_id": self.valt_id(j, True), "iris_id": None}
+        for j in range(self.iris_only_count):
+            yield {"canonical_index": None, "uplynk_id": None, "ibm_video_id": None,
+                   "valt_id": None, "iris_id": self.iris_id(j, True)}
+
+    def iter_uplynk_expected(self, chunk: int = 20000) -> Iterator[bytes]:
+        """NDJSON lines: every Uplynk asset the world knows (live and deleted) as the API
+        serves it, plus ``malformed`` (bool) and ``_index`` (canonical index)."""
+        n = self.n
+        for s in range(0, n, chunk):
+            idx = np.arange(s, min(n, s + chunk), dtype=np.int64)
+            js = self.uplynk_json(idx)
+            mal = (self.flags[idx] & FLAG_MALFORMED).tolist()
+            parts = []
+            for k, j in enumerate(js):
+                parts.append(
+                    f'{j[:-1]},"malformed":{"true" if mal[k] else "false"},"_index":{s + k}}}\n'
+                )
+            yield "".join(parts).encode()
