@@ -3,12 +3,14 @@
 A fault config (set per run through POST /_control/faults) is one rule or a list of rules:
 
     {"scope": "uplynk" | "all",      # vendor path prefix (first path segment) or every vendor
-     "p500": 0.0, "p503": 0.0,       # probability of an HTTP 500 / 503
-     "p429": 0.0, "retry_after": 1,  # 429 with Retry-After seconds (and X-RateLimit-* headers)
+     "p_500": 0.0, "p_503": 0.0,     # probability of an HTTP 500 / 503
+     "p_429": 0.0, "retry_after_s": 1,  # 429 with Retry-After seconds (and X-RateLimit-* headers)
      "p_slow": 0.0, "slow_s": 0.2,   # answer normally after slow_s seconds
      "p_timeout": 0.0, "timeout_s": 5.0,  # sleep timeout_s (longer than the client waits), then answer
      "p_truncate": 0.0,              # status 200 with the body cut mid-way
      "seed": <int, default the world seed>}
+
+(Aliases accepted: p500, p503, p429, retry_after.)
 
 One uniform draw per request from a deterministic RNG (seeded by seed and the rule) picks at
 most one fault, in the order 500, 503, 429, timeout, truncate, slow. /_control is never faulted.
@@ -26,16 +28,17 @@ import orjson
 
 from .stats import Stats, vendor_of
 
+ALIASES = {"p500": "p_500", "p503": "p_503", "p429": "p_429", "retry_after": "retry_after_s"}
 KINDS = ("http_500", "http_503", "http_429", "timeout", "truncate", "slow")
 
 
 @dataclass
 class FaultRule:
     scope: str = "all"
-    p500: float = 0.0
-    p503: float = 0.0
-    p429: float = 0.0
-    retry_after: float = 1
+    p_500: float = 0.0
+    p_503: float = 0.0
+    p_429: float = 0.0
+    retry_after_s: float = 1
     p_slow: float = 0.0
     slow_s: float = 0.2
     p_timeout: float = 0.0
@@ -55,7 +58,7 @@ class FaultRule:
         acc = 0.0
         for kind, p in zip(
             KINDS,
-            (self.p500, self.p503, self.p429, self.p_timeout, self.p_truncate, self.p_slow),
+            (self.p_500, self.p_503, self.p_429, self.p_timeout, self.p_truncate, self.p_slow),
             strict=True,
         ):
             acc += p
@@ -80,6 +83,7 @@ class Faults:
         allowed = set(FaultRule.__dataclass_fields__) - {"rng"}
         rules = []
         for it in items:
+            it = {ALIASES.get(k, k): v for k, v in it.items()}
             unknown = set(it) - allowed
             if unknown:
                 raise ValueError(f"unknown fault fields: {sorted(unknown)}")
@@ -135,7 +139,7 @@ class FaultAndStatsMiddleware:
                 status = int(kind[-3:])
                 headers = [(b"content-type", b"application/json")]
                 if status == 429:
-                    ra = rule.retry_after
+                    ra = rule.retry_after_s
                     headers += [
                         (b"retry-after", str(int(ra) if float(ra).is_integer() else ra).encode()),
                         (b"x-ratelimit-limit", b"100"),
@@ -144,7 +148,9 @@ class FaultAndStatsMiddleware:
                     ]
                 body = orjson.dumps({"error": status, "msg": f"sandbox fault: HTTP {status}"})
                 headers.append((b"content-length", str(len(body)).encode()))
-                await counting_send({"type": "http.response.start", "status": status, "headers": headers})
+                await counting_send(
+                    {"type": "http.response.start", "status": status, "headers": headers}
+                )
                 await counting_send({"type": "http.response.body", "body": body})
                 return
             if kind == "slow":
@@ -168,7 +174,9 @@ class FaultAndStatsMiddleware:
             await self.app(scope, receive, buffering_send)
             body = b"".join(chunks)
             cut = body[: max(1, len(body) // 2)] if len(body) > 1 else b"{"
-            headers = [(k, v) for k, v in start_msg.get("headers", []) if k.lower() != b"content-length"]
+            headers = [
+                (k, v) for k, v in start_msg.get("headers", []) if k.lower() != b"content-length"
+            ]
             headers.append((b"content-length", str(len(cut)).encode()))
             await counting_send({"type": "http.response.start", "status": 200, "headers": headers})
             await counting_send({"type": "http.response.body", "body": cut})

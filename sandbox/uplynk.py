@@ -11,8 +11,10 @@ Follows /work/shared/VENDOR_APIS.md and vendor-docs/uplynk-asset-api.txt:
 * ``asset/changes``: ``start`` (ms, required); changes with ts >= start in ts order, at most
   ``changes_page_size`` per page; ``end`` = ts of the last change when the page is full, else
   the simulated now (inclusive at both ends). ``assets`` maps ids to the CURRENT state, except a
-  deterministic ``changes_assets_omit_prob`` share which the client must fetch with asset/get.
-  The world never lets more than a page of changes share one millisecond.
+  deterministic ``changes_assets_omit_prob`` share of LIVE assets, which the client must fetch
+  with asset/get (deleted assets are always included, with ``deleted``).
+  The world never lets a page (or more) of changes share one millisecond: at most
+  changes_page_size - 1 do, so paging with start=end always makes progress.
 * ``asset/get``: exactly one of id / external_id / ids / external_ids, at most 1000; duplicates
   ignored; single form -> ``asset``, list forms -> ``assets`` (unknown / deleted skipped).
 * ``asset/list``: skip, limit 1..100 (default 100), order, query (or deprecated search);
@@ -61,7 +63,9 @@ def _error(msg: str) -> Response:
     return _json(orjson.dumps({"error": 1, "msg": msg}))
 
 
-def sign(params: dict[str, Any], owner: str, api_key: str, timestamp: int | None = None) -> dict[str, str]:
+def sign(
+    params: dict[str, Any], owner: str, api_key: str, timestamp: int | None = None
+) -> dict[str, str]:
     """Client-side signing, as the vendor documents it (used by tests and tools)."""
     body = dict(params)
     body["_owner"] = owner
@@ -71,15 +75,17 @@ def sign(params: dict[str, Any], owner: str, api_key: str, timestamp: int | None
     return {"msg": msg, "sig": sig}
 
 
-async def _read_signed(request: Request, owner: str, api_key: str) -> dict[str, Any]:
+async def _request_fields(request: Request) -> dict[str, str]:
     fields: dict[str, str] = dict(request.query_params)
     if request.method == "POST":
         raw = await request.body()
         if raw:
-            try:
-                fields.update(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
-            except ValueError as exc:
-                raise ApiError("could not parse the form body") from exc
+            fields.update(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
+    return fields
+
+
+def verify(fields: dict[str, str], owner: str, api_key: str) -> dict[str, Any]:
+    """Check msg/sig as the vendor does; return the decoded parameters or raise ApiError."""
     msg = fields.get("msg")
     sig = fields.get("sig")
     if not msg or not sig:
@@ -133,21 +139,10 @@ def _list_param(v: Any, name: str) -> list[str]:
     return v
 
 
-def routes(state: SandboxState) -> list[Route]:
-    """Routes mounted under /uplynk."""
+def handlers(state: SandboxState) -> dict[str, Any]:
+    """action -> handler(fields) -> JSON text; errors become {"error": 1, "msg": ...}."""
 
-    def endpoint(handler):
-        async def ep(request: Request) -> Response:
-            creds = state.uplynk_credentials
-            try:
-                data = await _read_signed(request, creds.owner, creds.api_key)
-                return handler(data)
-            except ApiError as exc:
-                return _error(str(exc))
-
-        return ep
-
-    def changes(data: dict[str, Any]) -> Response:
+    def changes(data: dict[str, Any]) -> str:
         world = state.world
         start = _int_param(data, "start")
         now = world.now_ms()
@@ -165,11 +160,9 @@ def routes(state: SandboxState) -> list[Route]:
         uids = world.uplynk_ids(uniq)
         js = world.uplynk_json(uniq)
         assets = ",".join(f'"{a}":{j}' for a, j in zip(uids, js, strict=True))
-        return _json(
-            f'{{"changes":[{ch}],"assets":{{{assets}}},"start":{start},"end":{end},"error":0}}'
-        )
+        return f'{{"changes":[{ch}],"assets":{{{assets}}},"start":{start},"end":{end},"error":0}}'
 
-    def get(data: dict[str, Any]) -> Response:
+    def get(data: dict[str, Any]) -> str:
         world = state.world
         given = [k for k in ("id", "external_id", "ids", "external_ids") if k in data]
         if len(given) != 1:
@@ -181,7 +174,7 @@ def routes(state: SandboxState) -> list[Route]:
             i = world.uplynk_index(v) if key == "id" else world.external_index(v)
             if i is None or world.deleted_ms[i] != 0:
                 raise ApiError("asset not found")
-            return _json('{"asset":' + world.uplynk_json(np.array([i]))[0] + ',"error":0}')
+            return '{"asset":' + world.uplynk_json(np.array([i]))[0] + ',"error":0}'
         vals = _list_param(data[key], key)
         if len(vals) > MAX_GET:
             raise ApiError(f"at most {MAX_GET} assets may be retrieved per request")
@@ -195,9 +188,9 @@ def routes(state: SandboxState) -> list[Route]:
             seen.add(i)
             found.append(i)
         js = world.uplynk_json(np.array(found, dtype=np.int64))
-        return _json('{"assets":[' + ",".join(js) + '],"error":0}')
+        return '{"assets":[' + ",".join(js) + '],"error":0}'
 
-    def list_(data: dict[str, Any]) -> Response:
+    def list_(data: dict[str, Any]) -> str:
         world = state.world
         limit = _int_param(data, "limit", 100)
         if not 1 <= limit <= 100:
@@ -214,18 +207,84 @@ def routes(state: SandboxState) -> list[Route]:
         except ValueError as exc:
             raise ApiError(str(exc)) from exc
         js = world.uplynk_json(res[skip : skip + limit])
-        return _json('{"assets":[' + ",".join(js) + '],"shared_assets":[],"error":0}')
+        return '{"assets":[' + ",".join(js) + '],"shared_assets":[],"error":0}'
 
-    def unsupported(data: dict[str, Any]) -> Response:
+    def unsupported(data: dict[str, Any]) -> str:
         raise ApiError("not supported by the sandbox")
 
-    methods = ["GET", "POST"]
+    table = {"changes": changes, "get": get, "list": list_}
+
+    def handle(action: str, fields: dict[str, str]) -> bytes:
+        creds = state.uplynk_credentials
+        try:
+            data = verify(fields, creds.owner, creds.api_key)
+            return table.get(action, unsupported)(data).encode()
+        except ApiError as exc:
+            return orjson.dumps({"error": 1, "msg": str(exc)})
+
+    return handle
+
+
+def routes(state: SandboxState) -> list[Route]:
+    """Routes mounted under /uplynk (the same handlers also serve the ASGI fast path)."""
+    handle = handlers(state)
+
+    async def ep(request: Request) -> Response:
+        try:
+            fields = await _request_fields(request)
+        except ValueError:
+            return _error("could not parse the request")
+        return _json(handle(request.path_params["action"], fields))
+
     return [
-        Route("/api2/asset/changes", endpoint(changes), methods=methods),
-        Route("/api2/asset/get", endpoint(get), methods=methods),
-        Route("/api2/asset/list", endpoint(list_), methods=methods),
-        Route("/api2/{rest:path}", endpoint(unsupported), methods=methods),
+        Route("/api2/asset/{action}", ep, methods=["GET", "POST"]),
+        Route("/api2/{rest:path}", ep_unsupported, methods=["GET", "POST"]),
     ]
+
+
+async def ep_unsupported(request: Request) -> Response:
+    return _error("not supported by the sandbox")
+
+
+def fast_paths(state: SandboxState) -> dict[str, Any]:
+    """Raw ASGI handlers for the hot endpoints (skip starlette routing and Request objects)."""
+    handle = handlers(state)
+
+    def make(action: str):
+        async def app(scope, receive, send) -> None:
+            fields = dict(
+                parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            )
+            if scope["method"] == "POST":
+                chunks = []
+                while True:
+                    m = await receive()
+                    chunks.append(m.get("body", b""))
+                    if not m.get("more_body"):
+                        break
+                raw = b"".join(chunks)
+                if raw:
+                    fields.update(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
+            elif scope["method"] != "GET":
+                body = b'{"error":1,"msg":"method not allowed"}'
+                fields = None
+            if fields is not None:
+                body = handle(action, fields)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+
+        return app
+
+    return {f"{PREFIX}/api2/asset/{a}": make(a) for a in ("changes", "get", "list")}
 
 
 def env_lines(base_url: str, state: SandboxState) -> list[tuple[str, str]]:

@@ -29,8 +29,9 @@ Churn: :meth:`World.advance` moves the simulated clock and applies creates, upda
 deletes at timestamps spread over the interval; autoexpire deletions happen at their exact
 time (lazily, :meth:`World.settle`, as the real clock passes them, or inside ``advance``).
 Every change is appended to a compact change log (ts_ms, action, index), always in ts order,
-never more than ``changes_page_size`` entries in one millisecond (bursts are capped so a
-changes page can always move past a millisecond).
+never more than ``changes_page_size - 1`` entries in one millisecond (bursts are capped so
+a changes page that starts at a millisecond always reaches past it). Lowering
+``changes_page_size`` later (POST /_control/config) does not re-space entries already logged.
 """
 
 from __future__ import annotations
@@ -101,45 +102,233 @@ def _salt(seed: int, name: str) -> int:
 
 SERIES = sorted(
     [
-        "Blue Harbor", "City Lights", "Desert Run", "Echo Valley", "Field Notes", "Fire Watch",
-        "Glass House", "Golden Hour", "Green Line", "High Tide", "Iron Bridge", "Lake Effect",
-        "Late Shift", "Lost Coast", "Midnight Diner", "North Star", "Open Road", "Paper Moon",
-        "Quiet Storm", "Red Canyon", "River Town", "Salt Flats", "Second Act", "Silver Screen",
-        "Sky Garden", "Small Hours", "Stone Circle", "Summer Camp", "Tall Grass", "The Archive",
-        "The Crossing", "The Kitchen", "The Newsroom", "The Pitch", "Third Rail", "Tide Pool",
-        "Union Square", "Urban Trail", "Velvet Room", "West Wind", "Wild Card", "Winter Games",
-        "Wooden Boat", "Yellow Door", "Zero Hour", "Morning Brief", "Game Day", "Local Heroes",
+        "Blue Harbor",
+        "City Lights",
+        "Desert Run",
+        "Echo Valley",
+        "Field Notes",
+        "Fire Watch",
+        "Glass House",
+        "Golden Hour",
+        "Green Line",
+        "High Tide",
+        "Iron Bridge",
+        "Lake Effect",
+        "Late Shift",
+        "Lost Coast",
+        "Midnight Diner",
+        "North Star",
+        "Open Road",
+        "Paper Moon",
+        "Quiet Storm",
+        "Red Canyon",
+        "River Town",
+        "Salt Flats",
+        "Second Act",
+        "Silver Screen",
+        "Sky Garden",
+        "Small Hours",
+        "Stone Circle",
+        "Summer Camp",
+        "Tall Grass",
+        "The Archive",
+        "The Crossing",
+        "The Kitchen",
+        "The Newsroom",
+        "The Pitch",
+        "Third Rail",
+        "Tide Pool",
+        "Union Square",
+        "Urban Trail",
+        "Velvet Room",
+        "West Wind",
+        "Wild Card",
+        "Winter Games",
+        "Wooden Boat",
+        "Yellow Door",
+        "Zero Hour",
+        "Morning Brief",
+        "Game Day",
+        "Local Heroes",
     ]
 )
 ADJ = sorted(
     [
-        "Ancient", "Bold", "Bright", "Broken", "Calm", "Crimson", "Dark", "Distant", "Early",
-        "Empty", "Endless", "Fallen", "Final", "First", "Frozen", "Gentle", "Hidden", "Hollow",
-        "Honest", "Last", "Little", "Lonely", "Lost", "Loud", "Lucky", "Modern", "Narrow",
-        "Northern", "Old", "Open", "Perfect", "Quiet", "Rapid", "Restless", "Secret", "Silent",
-        "Simple", "Slow", "Small", "Southern", "Strange", "Sudden", "Sweet", "Tall", "Tender",
-        "Twin", "Urban", "Violet", "Wandering", "Warm", "Wild", "Winding", "Young", "Golden",
-        "Electric", "Burning", "Hungry", "Painted", "Rising", "Shining", "Sleeping", "Steady",
-        "Stolen", "Tired",
+        "Ancient",
+        "Bold",
+        "Bright",
+        "Broken",
+        "Calm",
+        "Crimson",
+        "Dark",
+        "Distant",
+        "Early",
+        "Empty",
+        "Endless",
+        "Fallen",
+        "Final",
+        "First",
+        "Frozen",
+        "Gentle",
+        "Hidden",
+        "Hollow",
+        "Honest",
+        "Last",
+        "Little",
+        "Lonely",
+        "Lost",
+        "Loud",
+        "Lucky",
+        "Modern",
+        "Narrow",
+        "Northern",
+        "Old",
+        "Open",
+        "Perfect",
+        "Quiet",
+        "Rapid",
+        "Restless",
+        "Secret",
+        "Silent",
+        "Simple",
+        "Slow",
+        "Small",
+        "Southern",
+        "Strange",
+        "Sudden",
+        "Sweet",
+        "Tall",
+        "Tender",
+        "Twin",
+        "Urban",
+        "Violet",
+        "Wandering",
+        "Warm",
+        "Wild",
+        "Winding",
+        "Young",
+        "Golden",
+        "Electric",
+        "Burning",
+        "Hungry",
+        "Painted",
+        "Rising",
+        "Shining",
+        "Sleeping",
+        "Steady",
+        "Stolen",
+        "Tired",
     ]
 )
 NOUN = sorted(
     [
-        "Answer", "Bridge", "Canyon", "City", "Coast", "Crown", "Dance", "Dawn", "Door", "Dream",
-        "Echo", "Engine", "Field", "Fire", "Forest", "Friend", "Garden", "Ghost", "Harbor",
-        "Heart", "Hill", "Island", "Journey", "Kingdom", "Lake", "Letter", "Light", "Machine",
-        "Market", "Memory", "Mirror", "Mountain", "Night", "Ocean", "Orchard", "Promise",
-        "Question", "Rain", "River", "Road", "Room", "Secret", "Shadow", "Signal", "Song",
-        "Storm", "Story", "Stranger", "Street", "Summer", "Sun", "Tower", "Town", "Train",
-        "Valley", "Voice", "Wall", "Water", "Wave", "Window", "Winter", "Wolf", "World", "Year",
+        "Answer",
+        "Bridge",
+        "Canyon",
+        "City",
+        "Coast",
+        "Crown",
+        "Dance",
+        "Dawn",
+        "Door",
+        "Dream",
+        "Echo",
+        "Engine",
+        "Field",
+        "Fire",
+        "Forest",
+        "Friend",
+        "Garden",
+        "Ghost",
+        "Harbor",
+        "Heart",
+        "Hill",
+        "Island",
+        "Journey",
+        "Kingdom",
+        "Lake",
+        "Letter",
+        "Light",
+        "Machine",
+        "Market",
+        "Memory",
+        "Mirror",
+        "Mountain",
+        "Night",
+        "Ocean",
+        "Orchard",
+        "Promise",
+        "Question",
+        "Rain",
+        "River",
+        "Road",
+        "Room",
+        "Secret",
+        "Shadow",
+        "Signal",
+        "Song",
+        "Storm",
+        "Story",
+        "Stranger",
+        "Street",
+        "Summer",
+        "Sun",
+        "Tower",
+        "Town",
+        "Train",
+        "Valley",
+        "Voice",
+        "Wall",
+        "Water",
+        "Wave",
+        "Window",
+        "Winter",
+        "Wolf",
+        "World",
+        "Year",
     ]
 )
 RATINGS = ["G", "PG", "PG-13", "TV-14", "TV-G", "TV-MA"]
 GENRES = [
-    "comedy", "documentary", "drama", "family", "kids", "lifestyle", "music", "news",
-    "reality", "sports", "thriller", "travel",
+    "comedy",
+    "documentary",
+    "drama",
+    "family",
+    "kids",
+    "lifestyle",
+    "music",
+    "news",
+    "reality",
+    "sports",
+    "thriller",
+    "travel",
 ]
 _SERIES_SLUG = [s.lower().replace(" ", "_") for s in SERIES]
+# Precomputed string tables for the hot path (episode code = series*216 + season*24 + episode).
+_EP_TITLE = [f"{s} S{a + 1:02d}E{b + 1:02d}" for s in SERIES for a in range(9) for b in range(24)]
+_ORIG = [
+    f'"{s}_s{a + 1:02d}e{b + 1:02d}.mov"' for s in _SERIES_SLUG for a in range(9) for b in range(24)
+]
+_META_EP = [
+    f'"series":"{s}","season":"{a + 1}","episode":"{b + 1}"'
+    for s in SERIES
+    for a in range(9)
+    for b in range(24)
+]
+_SUFFIX = [f" - {a} {n}" for a in ADJ for n in NOUN]
+_META_RG = [f'"rating":"{r}","genre":"{g}"' for r in RATINGS for g in GENRES]
+_STATE = ["failed"] * 10 + ["slicing"] * 20 + ["ready"] * 970
+_ORIG2 = [x for o in _ORIG for x in ("null", o)]
+# bits 0-2: rays-4, bit 3: require_drm, bit 4: live job
+_HEAD = [
+    f'{{"rays":{4 + (m & 7)},"require_drm":{(m >> 3) & 1},"require_studio_drm":0,'
+    f'"job_type":"{"live" if m & 16 else "vod"}","libraries":[],'
+    for m in range(32)
+]
+_BREAK = [
+    f'[{{"break_type":"AD BREAK","duration":30.0,"offset":{k * 0.5 + 7.25!r}}}]'
+    for k in range(1000)
+]
 
 IBM_CHANNEL_IDS = ["23481001", "23481002", "23481003", "23481004"]
 
@@ -293,6 +482,7 @@ class World:
         self.settled_ms = e
         # created order (stable by index); creates append in time order so it stays sorted
         self._by_created = _Grow(np.argsort(created, kind="stable").astype(np.int64))
+        self._extend_derived(np.arange(n, dtype=np.int64))
 
     def _malformed_mask(self, idx: np.ndarray) -> np.ndarray:
         if self.malformed_fraction <= 0:
@@ -304,9 +494,10 @@ class World:
     def _cap_per_ms(
         self, ts: np.ndarray, act: np.ndarray, idx: np.ndarray, floor_ms: int | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Sort events by ts (stable) and push any beyond ``changes_page_size`` in one ms
-        to the following ms, so no millisecond ever holds more than a page of changes."""
-        cap = max(1, self.changes_page_size)
+        """Sort events by ts (stable) and push any beyond ``changes_page_size - 1`` in one ms
+        to the following ms. A page that starts at a millisecond must hold all of that ms's
+        changes plus at least one more, or a client paging with start=end would never move on."""
+        cap = self.max_changes_per_ms
         for _ in range(10_000):
             o = np.argsort(ts, kind="stable")
             ts, act, idx = ts[o], act[o], idx[o]
@@ -323,7 +514,83 @@ class World:
             ts[over] += 1
         return ts, act, idx
 
+    # ------------------------------------------------------------------ derived-field cache
+    # A cache of fields derived from (seed, index) and (seed, index, version), ~30 bytes per
+    # asset, so the asset/list hot path is table lookups instead of per-page bit mixing. It is
+    # a pure function of the mutable arrays: rebuilt on creates, refreshed on updates.
+
+    def _derive_static(self, idx: np.ndarray) -> dict[str, np.ndarray]:
+        idx = np.asarray(idx, dtype=np.int64)
+        u = idx.astype(np.uint64)
+        hs = self._static_hash(idx)
+        pair = np.empty((len(idx), 2), dtype=">u8")
+        pair[:, 0] = mix(u + _U(self._k_id))
+        pair[:, 1] = mix(u ^ _U(self._k_chk))
+        ep = (
+            (hs % _U(len(SERIES))) * _U(216)
+            + ((hs >> _U(8)) % _U(9)) * _U(24)
+            + (hs >> _U(12)) % _U(24)
+        )
+        dur_ms = 15_000 + ((hs >> _U(20)) % _U(7_185_000)).astype(np.int64)
+        frac = _U(100_000_000) * (_U(1) + dur_ms.astype(np.uint64) % _U(9)) + (hs >> _U(34)) % _U(
+            100_000_000
+        )
+        misc = (
+            ((hs >> _U(36)) % _U(5))
+            | (((hs >> _U(47)) & _U(1)) << _U(3))
+            | ((((hs >> _U(40)) % _U(100)) < _U(5)).astype(np.uint64) << _U(4))
+            | ((((hs >> _U(52)) % _U(4)) != _U(0)).astype(np.uint64) << _U(5))
+            | ((((hs >> _U(56)) % _U(4)) == _U(0)).astype(np.uint64) << _U(6))
+            | ((((hs >> _U(48)) % _U(100)) >= _U(3)).astype(np.uint64) << _U(7))
+        )
+        return {
+            "id_hi": pair[:, 0].astype(np.uint64),
+            "id_lo": pair[:, 1].astype(np.uint64),
+            "ep": ep.astype(np.uint16),
+            "whole": (dur_ms // 1000).astype(np.uint16),
+            "frac": frac.astype(np.uint32),
+            "slices": (dur_ms // 4000 + 1).astype(np.uint16),
+            "misc": misc.astype(np.uint8),
+        }
+
+    def _derive_version(self, idx: np.ndarray) -> dict[str, np.ndarray]:
+        _, hv, _, sx, rg = self._title_codes(idx)
+        return {
+            "sx": sx.astype(np.uint16),
+            "rg": rg.astype(np.uint8),
+            "st": ((hv >> _U(16)) % _U(1000)).astype(np.uint16),
+        }
+
+    # Column layout of the packed derived cache (one int32 row per asset, one fancy index and
+    # one tolist() per page).
+    _DCOLS = ("ep", "sx", "rg", "st", "whole", "frac", "slices", "misc")
+
+    def _extend_derived(self, idx: np.ndarray) -> None:
+        d = {**self._derive_static(idx), **self._derive_version(idx)}
+        pair = np.empty((len(idx), 2), dtype=">u8")
+        pair[:, 0] = d["id_hi"]
+        pair[:, 1] = d["id_lo"]
+        rows = np.empty((len(idx), len(self._DCOLS)), dtype=np.int32)
+        for k, c in enumerate(self._DCOLS):
+            rows[:, k] = d[c]
+        if not hasattr(self, "_D"):
+            self._D = rows
+            self._P = pair
+        else:
+            self._D = np.concatenate([self._D, rows])
+            self._P = np.concatenate([self._P, pair]).astype(">u8", copy=False)
+
+    def _refresh_version_derived(self, idx: np.ndarray) -> None:
+        d = self._derive_version(idx)
+        for c in ("sx", "rg", "st"):
+            self._D[idx, self._DCOLS.index(c)] = d[c]
+
     # ------------------------------------------------------------------ sizes and arrays
+
+    @property
+    def max_changes_per_ms(self) -> int:
+        """Most change-log entries one millisecond may hold: ``changes_page_size - 1``."""
+        return max(1, self.changes_page_size - 1)
 
     @property
     def n(self) -> int:
@@ -411,7 +678,7 @@ class World:
     ) -> dict[str, Any]:
         """Move the simulated clock forward by ``seconds`` and apply churn at timestamps
         spread over the interval. ``burst=K`` makes K of the changes (adding updates if there
-        are fewer) share one exact millisecond (capped at ``changes_page_size``). Assets whose
+        are fewer) share one exact millisecond (capped at ``changes_page_size - 1``). Assets whose
         autoexpire falls in the interval are deleted at that time. Returns a summary."""
         with self.lock:
             self.settle()
@@ -419,7 +686,7 @@ class World:
             span = max(1, int(round(float(seconds) * 1000)))
             rng = np.random.default_rng([self.seed, self.advances, 0xAD])
             self.advances += 1
-            burst = max(0, min(int(burst), self.changes_page_size))
+            burst = max(0, min(int(burst), self.max_changes_per_ms))
             creates, updates, deletes = int(creates), int(updates), int(deletes)
             if burst > creates + updates + deletes:
                 updates += burst - (creates + updates + deletes)
@@ -437,7 +704,9 @@ class World:
             live[ax_i] = False
             cand = np.nonzero(live)[0]
             deletes = min(deletes, len(cand))
-            del_i = rng.choice(cand, size=deletes, replace=False) if deletes else np.empty(0, np.int64)
+            del_i = (
+                rng.choice(cand, size=deletes, replace=False) if deletes else np.empty(0, np.int64)
+            )
             if updates and len(cand) > deletes:
                 live[del_i] = False
                 cand2 = np.nonzero(live)[0]
@@ -461,7 +730,11 @@ class World:
             )
             li = np.concatenate([new_i, upd_i.astype(np.int64), del_i.astype(np.int64)])
             kind = np.concatenate(
-                [np.zeros(creates, np.int8), np.ones(updates, np.int8), np.full(deletes, 2, np.int8)]
+                [
+                    np.zeros(creates, np.int8),
+                    np.ones(updates, np.int8),
+                    np.full(deletes, 2, np.int8),
+                ]
             )
             # autoexpire deletions (kind 3)
             ts = np.concatenate([ts, ax_t.astype(np.int64)])
@@ -494,11 +767,10 @@ class World:
                 self._deleted.extend(np.zeros(creates, np.int64))
                 self._autoexpire.extend(ax_val.astype(np.int64))
                 self._version.extend(np.zeros(creates, np.int32))
-                self._flags.extend(
-                    self._malformed_mask(c_idx[o]).astype(np.uint8) * FLAG_MALFORMED
-                )
+                self._flags.extend(self._malformed_mask(c_idx[o]).astype(np.uint8) * FLAG_MALFORMED)
                 # new assets are created after every existing one, but may tie among themselves
                 self._by_created.extend(c_idx[np.lexsort((c_idx, c_ts))])
+                self._extend_derived(c_idx[o])
                 nax = np.nonzero(ax_sel)[0]
                 if len(nax):
                     rest_i = np.concatenate([self._ax_idx[self._ax_pos :], c_idx[o][nax]])
@@ -509,6 +781,7 @@ class World:
             if umask.any():
                 np.add.at(self.version, li[umask], 1)
                 np.maximum.at(self.lastmod_ms, li[umask], ts[umask])
+                self._refresh_version_derived(np.unique(li[umask]))
             dmask = (kind == 2) | (kind == 3)
             if dmask.any():
                 self.deleted_ms[li[dmask]] = ts[dmask]
@@ -568,13 +841,16 @@ class World:
         return np.concatenate(out_t), np.concatenate(out_a), np.concatenate(out_i), got >= limit
 
     def omitted_from_changes(self, idx: np.ndarray) -> np.ndarray:
-        """Deterministic mask of assets left out of a changes response's ``assets`` dict."""
+        """Deterministic mask of assets left out of a changes response's ``assets`` dict
+        (a function of seed, index and version). Only live assets are ever left out: the
+        client fetches those with asset/get, which cannot return deleted ones."""
         p = self.changes_assets_omit_prob
         if p <= 0 or not len(idx):
             return np.zeros(len(idx), dtype=bool)
+        idx = np.asarray(idx, dtype=np.int64)
         v = self.version[idx].astype(np.uint64)
-        h = mix(np.asarray(idx, np.uint64) * _U(_GOLD) ^ _U(self._k_omit) ^ (v << _U(40)))
-        return (h % _U(1_000_000)) < _U(int(p * 1_000_000))
+        h = mix(idx.astype(np.uint64) * _U(_GOLD) ^ _U(self._k_omit) ^ (v << _U(40)))
+        return ((h % _U(1_000_000)) < _U(int(p * 1_000_000))) & (self.deleted_ms[idx] == 0)
 
     # ------------------------------------------------------------------ ids
 
@@ -582,10 +858,16 @@ class World:
         return f"{mix_int(i + self._k_id):016x}{mix_int(i ^ self._k_chk):016x}"
 
     def uplynk_ids(self, idx: np.ndarray) -> list[str]:
-        idx = np.asarray(idx, dtype=np.uint64)
-        hi = mix(idx + _U(self._k_id)).tolist()
-        lo = mix(idx ^ _U(self._k_chk)).tolist()
-        return [f"{a:016x}{b:016x}" for a, b in zip(hi, lo, strict=True)]
+        idx = np.asarray(idx, dtype=np.int64)
+        pair = np.empty((len(idx), 2), dtype=">u8")
+        if len(idx) and int(idx.max()) < len(self._P):
+            pair = self._P[idx].astype(">u8", copy=False)
+        else:
+            u = idx.astype(np.uint64)
+            pair[:, 0] = mix(u + _U(self._k_id))
+            pair[:, 1] = mix(u ^ _U(self._k_chk))
+        h = pair.tobytes().hex()
+        return [h[k : k + 32] for k in range(0, 32 * len(idx), 32)]
 
     def uplynk_index(self, asset_id: Any) -> int | None:
         """Decode an Uplynk asset id to its canonical index; None when not one of ours."""
@@ -625,96 +907,74 @@ class World:
 
     # ------------------------------------------------------------------ Uplynk assets
 
-    def uplynk_titles(self, idx: np.ndarray, version: np.ndarray | None = None) -> list[str]:
+    def _title_codes(self, idx: np.ndarray, version: np.ndarray | None = None):
+        """(static hash, version hash, episode code, title-suffix code, rating/genre code)."""
         idx = np.asarray(idx, dtype=np.int64)
         if version is None:
             version = self.version[idx]
         hs = self._static_hash(idx)
         hv = mix(hs ^ (np.asarray(version, np.uint64) * _U(_GOLD) + _U(self._k_ver)))
-        ser = (hs % _U(len(SERIES))).tolist()
-        sea = (1 + (hs >> _U(8)) % _U(9)).tolist()
-        epi = (1 + (hs >> _U(12)) % _U(24)).tolist()
-        a = ((hv >> _U(4)) % _U(len(ADJ))).tolist()
-        b = ((hv >> _U(12)) % _U(len(NOUN))).tolist()
-        return [
-            f"{SERIES[s]} S{se:02d}E{ep:02d} - {ADJ[x]} {NOUN[y]}"
-            for s, se, ep, x, y in zip(ser, sea, epi, a, b, strict=True)
-        ]
+        ep = (
+            (hs % _U(len(SERIES))) * _U(216)
+            + ((hs >> _U(8)) % _U(9)) * _U(24)
+            + (hs >> _U(12)) % _U(24)
+        )
+        sx = ((hv >> _U(4)) % _U(len(ADJ))) * _U(len(NOUN)) + (hv >> _U(12)) % _U(len(NOUN))
+        rg = ((hv >> _U(24)) % _U(len(RATINGS))) * _U(len(GENRES)) + (hv >> _U(28)) % _U(
+            len(GENRES)
+        )
+        return hs, hv, ep, sx, rg
+
+    def uplynk_titles(self, idx: np.ndarray, version: np.ndarray | None = None) -> list[str]:
+        _, _, ep, sx, _ = self._title_codes(idx, version)
+        return [_EP_TITLE[e] + _SUFFIX[x] for e, x in zip(ep.tolist(), sx.tolist(), strict=True)]
 
     def uplynk_json(self, idx: np.ndarray) -> list[str]:
         """The assets at canonical indices ``idx`` exactly as the Uplynk API serves them
-        (JSON object text each; deleted ones carry ``deleted``; malformed ones malformed)."""
+        (JSON object text each; deleted ones carry ``deleted``; malformed ones malformed).
+        Hot path of asset/list: everything is table lookups and one f-string per asset."""
         idx = np.asarray(idx, dtype=np.int64)
         if not len(idx):
             return []
         ids = self.uplynk_ids(idx)
-        titles = self.uplynk_titles(idx)
-        hs = self._static_hash(idx)
-        ver = self.version[idx]
-        hv = mix(hs ^ (ver.astype(np.uint64) * _U(_GOLD) + _U(self._k_ver)))
-        ser = (hs % _U(len(SERIES))).tolist()
-        sea = (1 + (hs >> _U(8)) % _U(9)).tolist()
-        epi = (1 + (hs >> _U(12)) % _U(24)).tolist()
-        dur_ms = 15_000 + ((hs >> _U(20)) % _U(7_185_000)).astype(np.int64)
-        dur = (dur_ms / 1000.0 + ((hs >> _U(44)) % _U(997)).astype(np.float64) / 997_000.0).tolist()
-        slices = (dur_ms // 4000 + 1).tolist()
-        rays = (4 + (hs >> _U(36)) % _U(5)).tolist()
-        live_job = (((hs >> _U(40)) % _U(100)) < _U(5)).tolist()
-        drm = ((hs >> _U(47)) & _U(1)).tolist()
-        has_ext = (((hs >> _U(48)) % _U(100)) >= _U(3)).tolist()
-        orig = (((hs >> _U(52)) % _U(4)) != _U(0)).tolist()
-        brk = (((hs >> _U(56)) % _U(4)) == _U(0)).tolist()
-        stp = ((hv >> _U(16)) % _U(1000)).tolist()
-        rat = ((hv >> _U(24)) % _U(len(RATINGS))).tolist()
-        gen = ((hv >> _U(28)) % _U(len(GENRES))).tolist()
-        created = self.created_ms[idx].tolist()
-        lastmod = self.lastmod_ms[idx].tolist()
-        deleted = self.deleted_ms[idx].tolist()
-        autoexp = self.autoexpire_ms[idx].tolist()
-        mal = (self.flags[idx] & FLAG_MALFORMED).tolist()
-        ii = idx.tolist()
-        ext_off = self.ext_offset
+        rows = self._D[idx].tolist()
+        mut = np.column_stack(
+            (
+                self.created_ms[idx],
+                self.lastmod_ms[idx],
+                self.deleted_ms[idx],
+                self.autoexpire_ms[idx],
+                idx + self.ext_offset,
+            )
+        ).tolist()
+        mal = self.flags[idx] & FLAG_MALFORMED
+        any_mal = bool(mal.any())
         out = []
-        for k in range(len(ii)):
-            aid = ids[k]
-            i = ii[k]
-            s = ser[k]
-            st = stp[k]
-            state = "failed" if st < 10 else ("slicing" if st < 30 else "ready")
-            ext = f"EXT-{i + ext_off:07d}" if has_ext[k] else ""
-            d = dur[k]
-            of = (
-                f'"{_SERIES_SLUG[s]}_s{sea[k]:02d}e{epi[k]:02d}.mov"' if orig[k] else "null"
-            )
-            bo = (
-                f'[{{"break_type":"AD BREAK","duration":30.0,"offset":{round(d / 2, 3)!r}}}]'
-                if brk[k]
-                else "[]"
-            )
+        append = out.append
+        for aid, (e, x, r, st, w, f, sl, m), (c, lm, dl, ax, eb) in zip(
+            ids, rows, mut, strict=True
+        ):
             p1 = aid[:24]
-            p2 = aid[8:]
-            dl = deleted[k]
-            j = (
-                f'{{"orig_filename":{of},"rays":{rays[k]},"require_drm":{drm[k]},'
-                f'"require_studio_drm":0,"slices":{slices[k]},"autoexpire":{autoexp[k]},'
-                f'"break_offsets":{bo},"created":{created[k]},"lastmod":{lastmod[k]},'
-                f'"job_type":"{"live" if live_job[k] else "vod"}","libraries":[],'
+            a3 = aid[:3]
+            tail = f',"deleted":{dl}}}' if dl else "}"
+            append(
+                f'{_HEAD[m & 31]}"orig_filename":{_ORIG2[2 * e + ((m >> 5) & 1)]},"slices":{sl},'
+                f'"autoexpire":{ax},"break_offsets":{_BREAK[w % 1000] if m & 64 else "[]"},'
+                f'"created":{c},"lastmod":{lm},'
                 f'"test_player_url":"https://content.uplynk.com/player5/{p1}.html",'
                 f'"test_players":[{{"desc":"Monitoring Test Player","id":"{p1}",'
                 f'"url":"https://content.uplynk.com/player5/{p1}.html"}}],'
-                f'"state":"{state}","duration":{d!r},'
-                f'"embed_player_url":"https://content.uplynk.com/player5/{p2}.html",'
-                f'"external_id":"{ext}","id":"{aid}",'
-                f'"thumb_url":"https://storage.uplynk.com/slices/{aid[:3]}/{aid}/00000001.jpg",'
-                f'"desc":"{titles[k]}",'
-                f'"mp4_url":"https://storage.uplynk.com/slices/{aid[:3]}/{aid}/{aid}_g.mp4",'
-                f'"meta":{{"series":"{SERIES[s]}","season":"{sea[k]}","episode":"{epi[k]}",'
-                f'"rating":"{RATINGS[rat[k]]}","genre":"{GENRES[gen[k]]}"}}'
-                + (f',"deleted":{dl}}}' if dl else "}")
+                f'"state":"{_STATE[st]}","duration":{w}.{f},'
+                f'"embed_player_url":"https://content.uplynk.com/player5/{aid[8:]}.html",'
+                f'"external_id":"{f"EXT-{eb:07d}" if m & 128 else ""}","id":"{aid}",'
+                f'"thumb_url":"https://storage.uplynk.com/slices/{a3}/{aid}/00000001.jpg",'
+                f'"desc":"{_EP_TITLE[e]}{_SUFFIX[x]}",'
+                f'"mp4_url":"https://storage.uplynk.com/slices/{a3}/{aid}/{aid}_g.mp4",'
+                f'"meta":{{{_META_EP[e]},{_META_RG[r]}}}{tail}'
             )
-            if mal[k]:
-                j = self._malform(j, int(hs[k]))
-            out.append(j)
+        if any_mal:
+            for k in np.nonzero(mal)[0].tolist():
+                out[k] = self._malform(out[k], int(self._static_hash(idx[k : k + 1])[0]))
         return out
 
     @staticmethod
@@ -742,7 +1002,16 @@ class World:
 
     # ------------------------------------------------------------------ list ordering
 
-    _ORDER_FIELDS = ("created", "desc", "duration", "external_id", "id", "lastmod", "source", "state")
+    _ORDER_FIELDS = (
+        "created",
+        "desc",
+        "duration",
+        "external_id",
+        "id",
+        "lastmod",
+        "source",
+        "state",
+    )
 
     def parse_order(self, order: str | None) -> list[tuple[str, bool]]:
         """'-created,desc' -> [('created', True), ('desc', False)]; ValueError if unknown."""
@@ -766,17 +1035,21 @@ class World:
         if name == "lastmod":
             return self.lastmod_ms[idx]
         if name == "duration":
-            hs = self._static_hash(idx)
-            return (((hs >> _U(20)) % _U(7_185_000)) * _U(1000) + (hs >> _U(44)) % _U(997)).astype(
-                np.int64
-            )
+            d = self._D[idx]
+            c = self._DCOLS
+            return d[:, c.index("whole")].astype(np.int64) * 1_000_000_000 + d[:, c.index("frac")]
         if name == "id":
-            return np.argsort(np.argsort(mix(np.asarray(idx, np.uint64) + _U(self._k_id)), kind="stable"))
+            return np.argsort(
+                np.argsort(mix(np.asarray(idx, np.uint64) + _U(self._k_id)), kind="stable")
+            )
         if name == "desc":
             strs = self.uplynk_titles(idx)
         elif name == "external_id":
             has = self.has_external_id(idx).tolist()
-            strs = [f"EXT-{i + self.ext_offset:07d}" if h else "" for i, h in zip(idx.tolist(), has, strict=True)]
+            strs = [
+                f"EXT-{i + self.ext_offset:07d}" if h else ""
+                for i, h in zip(idx.tolist(), has, strict=True)
+            ]
         elif name == "state":
             hs = self._static_hash(idx)
             hv = mix(hs ^ (self.version[idx].astype(np.uint64) * _U(_GOLD) + _U(self._k_ver)))
@@ -872,6 +1145,45 @@ class World:
             return ("canonical", code)
         return None
 
+    def ibm_video(self, i: int, vendor_only: bool = False) -> dict[str, Any]:
+        """Starting point for sandbox/ibm.py: an IBM video's fields, derived from (seed, i).
+        ``i`` is the canonical index, or ``j`` of an IBM-only video when ``vendor_only``.
+        Expiration: ~70% ``never``, else ``at_given_time`` spread from 10 days before the
+        world's epoch to 90 days after; ``protect`` is a small share; ``ownership_error``
+        marks videos whose expiration endpoints answer 403 ``lack_of_ownership``.
+        (The IBM engineer owns the exact shapes; extend here, derived, not stored.)"""
+        code = (1 << 40) + i if vendor_only else i
+        h = mix_int(code * _GOLD ^ self._k_ibm ^ 0x1B)
+        h2 = mix_int(h ^ _GOLD)
+        if vendor_only:
+            title = self.vendor_only_title("ibm", i)
+            created_s = (self.epoch_ms - (h2 % (730 * DAY_MS))) // 1000
+            length = 30 + h2 % 5400
+        else:
+            title = self.vendor_title("ibm", i)
+            created_s = int(self.created_ms[i]) // 1000 + int(h2 % 3600)
+            length = int(self._D[i, self._DCOLS.index("whole")]) if i < len(self._D) else 60
+        rule_at = (h >> 8) % 100 >= 70
+        expires_at = (
+            (self.epoch_ms // 1000 - 10 * 86400 + int((h >> 16) % (100 * 86400)))
+            if rule_at
+            else None
+        )
+        return {
+            "id": self.ibm_video_id(i, vendor_only),
+            "channel_id": self.ibm_channel_ids(np.array([i]), vendor_only)[0],
+            "title": title,
+            "length": str(length),
+            "created_at": int(created_s),
+            "added_at": int(created_s) + int(h % 600),
+            "file_size": str(200_000 + (h2 >> 20) % 2_000_000_000),
+            "views": int((h2 >> 8) % 100_000),
+            "protect": "private" if (h >> 40) % 100 < 5 else "public",
+            "expiration_rule": "at_given_time" if rule_at else "never",
+            "expires_at": expires_at,
+            "ownership_error": (h >> 48) % 1000 < 5,
+        }
+
     def valt_member(self, idx: np.ndarray) -> np.ndarray:
         h = self._static_hash(idx, self._k_valt)
         return (h % _U(100)) < _U(15)
@@ -953,14 +1265,29 @@ class World:
                     "iris_id": self.iris_id(i) if ir[k] else None,
                 }
         for j in range(self.ibm_only_count):
-            yield {"canonical_index": None, "uplynk_id": None,
-                   "ibm_video_id": self.ibm_video_id(j, True), "valt_id": None, "iris_id": None}
+            yield {
+                "canonical_index": None,
+                "uplynk_id": None,
+                "ibm_video_id": self.ibm_video_id(j, True),
+                "valt_id": None,
+                "iris_id": None,
+            }
         for j in range(self.valt_only_count):
-            yield {"canonical_index": None, "uplynk_id": None, "ibm_video_id": None,
-                   "valt_id": self.valt_id(j, True), "iris_id": None}
+            yield {
+                "canonical_index": None,
+                "uplynk_id": None,
+                "ibm_video_id": None,
+                "valt_id": self.valt_id(j, True),
+                "iris_id": None,
+            }
         for j in range(self.iris_only_count):
-            yield {"canonical_index": None, "uplynk_id": None, "ibm_video_id": None,
-                   "valt_id": None, "iris_id": self.iris_id(j, True)}
+            yield {
+                "canonical_index": None,
+                "uplynk_id": None,
+                "ibm_video_id": None,
+                "valt_id": None,
+                "iris_id": self.iris_id(j, True),
+            }
 
     def iter_uplynk_expected(self, chunk: int = 20000) -> Iterator[bytes]:
         """NDJSON lines: every Uplynk asset the world knows (live and deleted) as the API

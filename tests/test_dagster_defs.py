@@ -69,6 +69,7 @@ def test_missing_credentials_fail_the_run_naming_every_variable(tmp_path, monkey
         raise_on_error=False,
     )
     assert not result.success
-    failure = result.get_step_failure_events()[0].event_specific_data.error
-    text = failure.message + "".join(c.error.message for c in (failure.cause and [failure] or []))
-    assert "UPLYNK_OWNER" in str(failure) and "UPLYNK_API_KEY" in str(failure), text
+    error = result.get_step_failure_events()[0].event_specific_data.error
+    text = error.to_string()
+    assert "MissingConfigError" in text
+    assert "UPLYNK_OWNER" in text and "UPLYNK_API_KEY" in text

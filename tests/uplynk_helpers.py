@@ -105,3 +105,25 @@ def cli_sync(sandbox, warehouse: Warehouse, *extra: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+
+
+def kill_after_checkpoints(proc: subprocess.Popen, checkpoints: int, timeout: float = 60.0) -> int:
+    """SIGKILL ``proc`` right after it logs its N-th committed checkpoint; return how many it
+    logged (fewer when the sync finished first)."""
+    import signal
+    import time
+
+    seen = 0
+    deadline = time.monotonic() + timeout
+    assert proc.stderr is not None
+    for line in iter(proc.stderr.readline, b""):
+        if b"checkpoint" in line:
+            seen += 1
+            if seen >= checkpoints:
+                proc.send_signal(signal.SIGKILL)
+                break
+        if time.monotonic() > deadline:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait()
+    return seen

@@ -1,6 +1,5 @@
 """Uplynk assets: the change feed and current asset state, synced together."""
 
-from __future__ import annotations
 
 from datetime import UTC, datetime
 
@@ -61,7 +60,7 @@ def uplynk_sync(
         checkpoint_rows=config.checkpoint_rows,
         list_concurrency=config.list_concurrency,
     )
-    report = sync_uplynk(uplynk.settings(), warehouse.get(), options, run_id=f"uplynk-{context.run_id[:8]}")
+    report = sync_uplynk(uplynk.settings(), warehouse.get(), options, run_id=f"uplynk-{context.run.run_id[:8]}")
     context.log.info(
         f"uplynk: {report.inserted} inserted, {report.updated} updated, {report.deleted} deleted, "
         f"{report.rejected} rejected; cursor {_ts(report.cursor_before)} -> {_ts(report.cursor_after)}"

@@ -295,7 +295,7 @@ class AsyncHttpClient:
         status = resp.status_code
         body = resp.content
         m.count_status(status)
-        m.bytes_received += resp.num_bytes_downloaded
+        m.bytes_received += resp.num_bytes_downloaded or len(body)
         self._log_debug(ctx.method, url, status, len(body), t1 - t0)
 
         if status in ctx.accept:

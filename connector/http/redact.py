@@ -43,7 +43,7 @@ _SECRET_KEY_RE = re.compile(
 _NAMES = "|".join(SENSITIVE_PARAMS)
 # name=value in a query string / form body, also percent-encoded (name%3Dvalue)
 _PARAM_RE = re.compile(
-    rf"(?<![A-Za-z0-9_\-])({_NAMES})(=|%3D)((?:(?!%26)[^&\s#'\"<>])+)", re.IGNORECASE
+    rf"(?:(?<![A-Za-z0-9_\-])|(?<=%3[Ff])|(?<=%26))({_NAMES})(=|%3[Dd])((?:(?!%26)[^&\s#'\"<>])+)", re.IGNORECASE
 )
 # "name": "value" / 'name': 'value' (JSON, reprs of dicts)
 _KV_RE = re.compile(

@@ -26,7 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from connector.timeutil import now_ms
+from connector.timeutil import now_ms, utc_from_ms
 from connector.uplynk.client import ChangesPage, UplynkClient
 from connector.uplynk.normalize import (
     ASSET_SCHEMA,
@@ -223,7 +223,8 @@ class UplynkSync:
         while True:
             page = await self.client.changes(cursor)
             self.report.feed_pages += 1
-            fresh = [c for c in page.changes if c.key not in boundary]
+            # (ts, action, id) is the change's identity: repeats within a page collapse too
+            fresh = list(dict.fromkeys(c for c in page.changes if c.key not in boundary))
             self._reject_malformed_changes(page)
             if fresh:
                 await self._apply_changes(page, fresh)
@@ -368,6 +369,14 @@ class UplynkSync:
             tx.set_state(STREAM, self.state.to_dict())
         self.report.checkpoints += 1
         self._pages_since_checkpoint = 0
+        log.info(
+            "checkpoint %d: cursor=%s listing=%s assets=%d changes=%d",
+            self.report.checkpoints,
+            self.state.cursor_ms,
+            None if self.state.listing is None else self.state.listing.get("next_skip"),
+            len(batch.assets) + len(batch.tombstones),
+            len(batch.changes),
+        )
 
     @staticmethod
     def _apply_tombstones(tx: WriteTx, tombstones: dict[str, tuple[int, str]]) -> None:
@@ -411,15 +420,15 @@ class UplynkSync:
                     RunRecord(
                         run_id=report.run_id,
                         stream=STREAM,
-                        started_at_ms=started_at,
-                        finished_at_ms=now_ms(),
+                        started_at=utc_from_ms(started_at),
+                        finished_at=utc_from_ms(now_ms()),
                         status="ok" if error is None else "failed",
                         rows_inserted=report.inserted,
                         rows_updated=report.updated,
                         rows_deleted=report.deleted,
                         rows_rejected=report.rejected,
-                        cursor_before=None if report.cursor_before is None else str(report.cursor_before),
-                        cursor_after=None if report.cursor_after is None else str(report.cursor_after),
+                        cursor_before=report.cursor_before,
+                        cursor_after=report.cursor_after,
                         requests=report.requests,
                         retries=report.retries,
                         error=None if error is None else self.client.redactor.redact(f"{type(error).__name__}: {error}"),

@@ -142,6 +142,10 @@ def recover(con: duckdb.DuckDBPyConnection, lake_root: Path, stream: str) -> lis
     base = root / stream
     if not base.is_dir():
         return []
+    # In-flight files of this process first, the ledger second: a file that leaves the
+    # in-flight set in between was committed before the ledger is read, so it is in it.
+    with _lock:
+        busy = set(_in_flight)
     known = {
         r[0]
         for r in con.execute(
@@ -149,8 +153,6 @@ def recover(con: duckdb.DuckDBPyConnection, lake_root: Path, stream: str) -> lis
         ).fetchall()
     }
     removed: list[Path] = []
-    with _lock:
-        busy = set(_in_flight)
     for p in sorted(base.rglob("*")):
         if not p.is_file() or p in busy:
             continue

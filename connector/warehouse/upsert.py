@@ -1,7 +1,10 @@
 """Set-based writes of Arrow batches into DuckDB tables.
 
-``upsert`` is one ``MERGE INTO`` per batch, keyed by name-matched columns, with the Arrow
-table registered on the connection (zero-copy, no row-by-row inserts). Semantics:
+``upsert`` registers the Arrow table on the connection (zero-copy, no row-by-row inserts),
+classifies it against the target in one LEFT JOIN into a temp table holding only the new and
+the changed rows (which gives exact inserted / updated / unchanged counts without ``MERGE ...
+RETURNING``, and never rewrites unchanged rows), then appends the new rows with one
+``INSERT`` and applies the changed ones with one ``MERGE INTO`` by key. Semantics:
 
 * Columns are matched by name. The batch may carry fewer columns than the table: only those
   are written (an insert leaves the others NULL, an update leaves them untouched). A batch
@@ -20,6 +23,7 @@ uniqueness of the key is maintained by always writing through these functions.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,6 +33,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._sql import as_table, check_columns, qualified, quote_ident, registered, table_columns
+
+_stage_ids = itertools.count()
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,31 +104,39 @@ def upsert(
         raise ValueError(f"compare columns must be non-key batch columns, got {bad}")
 
     tgt = qualified(table)
+    k0 = quote_ident(key[0])
+    stage = quote_ident(f"__wh_stage_{next(_stage_ids)}")
+    changed = " OR ".join(
+        f"t.{quote_ident(c)} IS DISTINCT FROM s.{quote_ident(c)}" for c in compare
+    )
+    where = f"t.{k0} IS NULL" + (f" OR ({changed})" if changed else "")
     with registered(con, batch) as view:
-        src = _cast_select(view, names, target)
-        # Rows whose key is absent: counted first (reads only the key columns of the
-        # target), so that MERGE's affected-row count splits into inserted + updated
-        # without RETURNING (kept out for DuckLake's sake).
-        inserted = con.execute(
-            f"SELECT count(*) FROM ({src}) AS s "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {tgt} AS t WHERE {_on(key)})"
-        ).fetchone()[0]
-        clauses = []
-        if non_key and compare:
-            changed = " OR ".join(
-                f"t.{quote_ident(c)} IS DISTINCT FROM s.{quote_ident(c)}" for c in compare
-            )
-            sets = ", ".join(f"{quote_ident(c)} = s.{quote_ident(c)}" for c in non_key)
-            clauses.append(f"WHEN MATCHED AND ({changed}) THEN UPDATE SET {sets}")
-        cols = ", ".join(quote_ident(c) for c in names)
-        vals = ", ".join(f"s.{quote_ident(c)}" for c in names)
-        clauses.append(f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({vals})")
-        row = con.execute(
-            f"MERGE INTO {tgt} AS t USING ({src}) AS s ON ({_on(key)}) " + " ".join(clauses)
-        ).fetchone()
-    written = int(row[0]) if row else 0
-    updated = written - inserted
-    return UpsertCounts(inserted, updated, batch.num_rows - written)
+        # 1. Classify: keep only new rows and rows that differ from the stored ones, in a
+        #    temp table (gives exact counts without MERGE ... RETURNING, and unchanged rows
+        #    are never rewritten).
+        con.execute(
+            f"CREATE TEMP TABLE {stage} AS "
+            f"SELECT s.*, t.{k0} IS NULL AS __wh_new "
+            f"FROM ({_cast_select(view, names, target)}) AS s "
+            f"LEFT JOIN {tgt} AS t ON ({_on(key)}) WHERE {where}"
+        )
+    inserted, updated = con.execute(
+        f"SELECT count(*) FILTER (WHERE __wh_new), count(*) FILTER (WHERE NOT __wh_new) "
+        f"FROM {stage}"
+    ).fetchone()
+    cols = ", ".join(quote_ident(c) for c in names)
+    if inserted:
+        # 2. New keys (absent from the target in this transaction's snapshot): appended.
+        con.execute(f"INSERT INTO {tgt} ({cols}) SELECT {cols} FROM {stage} WHERE __wh_new")
+    if updated and non_key:
+        # 3. Changed rows: one MERGE by key.
+        sets = ", ".join(f"{quote_ident(c)} = s.{quote_ident(c)}" for c in non_key)
+        con.execute(
+            f"MERGE INTO {tgt} AS t USING (SELECT * FROM {stage} WHERE NOT __wh_new) AS s "
+            f"ON ({_on(key)}) WHEN MATCHED THEN UPDATE SET {sets}"
+        )
+    con.execute(f"DROP TABLE {stage}")  # on error the caller's rollback drops it
+    return UpsertCounts(int(inserted), int(updated), batch.num_rows - inserted - updated)
 
 
 def insert_new(

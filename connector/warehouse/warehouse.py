@@ -172,6 +172,7 @@ class Warehouse:
                 delay = min(delay * 2, 0.25)
         try:
             con.execute("SET TimeZone = 'UTC'")
+            con.execute("SET enable_progress_bar = false")
             if migrate:
                 self._ensure_migrated(con)
         except BaseException:

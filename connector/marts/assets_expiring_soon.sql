@@ -1,0 +1,19 @@
+-- marts.assets_expiring_soon
+-- One row per asset (per source system) that will expire within the next 30 days and has
+-- not expired yet. Grain: (source, source_id).
+-- Sources: raw.uplynk_assets (autoexpire_at: Uplynk deletes the asset then).
+--          raw.ibm_expirations (rule at_given_time) joins here when the IBM source lands.
+-- Caveats: "now" is the database clock at query time; deleted Uplynk assets are excluded.
+CREATE OR REPLACE VIEW marts.assets_expiring_soon AS
+SELECT
+    'uplynk'                                   AS source,
+    a.asset_id                                 AS source_id,
+    a.external_id,
+    a.title,
+    a.autoexpire_at                            AS expires_at,
+    date_diff('hour', now(), a.autoexpire_at) / 24.0 AS days_left
+FROM raw.uplynk_assets AS a
+WHERE a.deleted_at IS NULL
+  AND a.autoexpire_at > now()
+  AND a.autoexpire_at <= now() + INTERVAL 30 DAY
+ORDER BY expires_at;

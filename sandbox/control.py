@@ -1,0 +1,196 @@
+"""/_control/* endpoints (JSON over HTTP), for tests, the demo and benchmarks.
+
+    POST   /_control/reset          {seed, assets, epoch_ms?, delete_window_s?, update_window_s?,
+                                     changes_page_size?, changes_assets_omit_prob?,
+                                     malformed_fraction?}   rebuild the world, clock offset 0
+    POST   /_control/config         same optional knobs, applied to the current world, no rebuild
+    POST   /_control/advance        {seconds, creates?, updates?, deletes?, burst?} -> summary
+    GET    /_control/now            {"now_ms": simulated now, "real_ms": ..., "offset_ms": ...}
+    GET    /_control/world          world parameters and sizes
+    POST   /_control/faults         one rule or {"rules": [...]} (see faults.py); DELETE clears
+    GET    /_control/faults         the active rules
+    GET    /_control/stats          request counters; POST /_control/stats/reset clears them
+    GET    /_control/uplynk/expected  NDJSON of every Uplynk asset (live and deleted) as served,
+                                     plus "malformed" and "_index"
+    GET    /_control/truth          NDJSON ground-truth rows (see World.truth)
+
+Errors: HTTP 400 {"detail": "..."}.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from .clock import real_now_ms
+
+if TYPE_CHECKING:
+    from .app import SandboxState
+
+WORLD_KNOBS = (
+    "epoch_ms",
+    "delete_window_s",
+    "update_window_s",
+    "changes_page_size",
+    "changes_assets_omit_prob",
+    "malformed_fraction",
+)
+LIVE_KNOBS = ("delete_window_s", "update_window_s", "changes_page_size", "changes_assets_omit_prob")
+
+
+def _ok(obj: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(obj), status_code=status, media_type="application/json")
+
+
+def _bad(msg: str) -> Response:
+    return _ok({"detail": msg}, 400)
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    d = orjson.loads(raw)
+    if not isinstance(d, dict) and not isinstance(d, list):
+        raise ValueError("body must be a JSON object")
+    return d
+
+
+def world_info(state: SandboxState) -> dict[str, Any]:
+    w = state.world
+    return {
+        "seed": w.seed,
+        "assets": w.n,
+        "initial_assets": w.n_initial,
+        "live": w.live_count(),
+        "epoch_ms": w.epoch_ms,
+        "now_ms": w.now_ms(),
+        "delete_window_s": w.delete_window_s,
+        "update_window_s": w.update_window_s,
+        "changes_page_size": w.changes_page_size,
+        "changes_assets_omit_prob": w.changes_assets_omit_prob,
+        "malformed_fraction": w.malformed_fraction,
+        "malformed": int((w.flags & 1).sum()),
+        "change_log": w.log_len(),
+        "ibm_only": w.ibm_only_count,
+        "valt_only": w.valt_only_count,
+        "iris_only": w.iris_only_count,
+    }
+
+
+def routes(state: SandboxState) -> list[Route]:
+    async def reset(request: Request) -> Response:
+        try:
+            b = await _body(request)
+            unknown = set(b) - {"seed", "assets", *WORLD_KNOBS}
+            if unknown:
+                return _bad(f"unknown fields: {sorted(unknown)}")
+            kw = {k: b[k] for k in WORLD_KNOBS if b.get(k) is not None}
+            t = time.perf_counter()
+            state.build_world(int(b.get("seed", 0)), int(b.get("assets", 1000)), **kw)
+            info = world_info(state)
+            info["build_s"] = round(time.perf_counter() - t, 3)
+            return _ok(info)
+        except (ValueError, TypeError) as exc:
+            return _bad(str(exc))
+
+    async def config(request: Request) -> Response:
+        try:
+            b = await _body(request)
+            unknown = set(b) - set(LIVE_KNOBS)
+            if unknown:
+                return _bad(f"unknown or not live-settable fields: {sorted(unknown)}")
+            w = state.world
+            for k, v in b.items():
+                setattr(w, k, type(getattr(w, k))(v))
+                state.world_kwargs[k] = v
+            return _ok(world_info(state))
+        except (ValueError, TypeError) as exc:
+            return _bad(str(exc))
+
+    async def advance(request: Request) -> Response:
+        try:
+            b = await _body(request)
+            unknown = set(b) - {"seconds", "creates", "updates", "deletes", "burst"}
+            if unknown:
+                return _bad(f"unknown fields: {sorted(unknown)}")
+            if "seconds" not in b:
+                return _bad("seconds is required")
+            res = state.world.advance(
+                float(b["seconds"]),
+                creates=int(b.get("creates", 0)),
+                updates=int(b.get("updates", 0)),
+                deletes=int(b.get("deletes", 0)),
+                burst=int(b.get("burst", 0)),
+            )
+            return _ok(res)
+        except (ValueError, TypeError) as exc:
+            return _bad(str(exc))
+
+    async def now(request: Request) -> Response:
+        return _ok(
+            {
+                "now_ms": state.world.now_ms(),
+                "real_ms": real_now_ms(),
+                "offset_ms": state.clock.offset_ms,
+            }
+        )
+
+    async def world(request: Request) -> Response:
+        return _ok(world_info(state))
+
+    async def faults(request: Request) -> Response:
+        if request.method == "DELETE":
+            state.faults.clear()
+            return _ok({"rules": []})
+        if request.method == "POST":
+            try:
+                state.faults.configure(await _body(request), default_seed=state.world.seed)
+            except (ValueError, TypeError) as exc:
+                return _bad(str(exc))
+        return _ok({"rules": state.faults.public()})
+
+    async def stats(request: Request) -> Response:
+        return _ok(state.stats.snapshot())
+
+    async def stats_reset(request: Request) -> Response:
+        state.stats.reset()
+        return _ok(state.stats.snapshot())
+
+    async def uplynk_expected(request: Request) -> Response:
+        w = state.world
+        w.settle()
+        return StreamingResponse(w.iter_uplynk_expected(), media_type="application/x-ndjson")
+
+    async def truth(request: Request) -> Response:
+        w = state.world
+
+        def gen():
+            buf = []
+            for row in w.truth():
+                buf.append(orjson.dumps(row))
+                if len(buf) >= 5000:
+                    yield b"\n".join(buf) + b"\n"
+                    buf = []
+            if buf:
+                yield b"\n".join(buf) + b"\n"
+
+        return StreamingResponse(gen(), media_type="application/x-ndjson")
+
+    return [
+        Route("/reset", reset, methods=["POST"]),
+        Route("/config", config, methods=["POST"]),
+        Route("/advance", advance, methods=["POST"]),
+        Route("/now", now, methods=["GET"]),
+        Route("/world", world, methods=["GET"]),
+        Route("/faults", faults, methods=["GET", "POST", "DELETE"]),
+        Route("/stats", stats, methods=["GET"]),
+        Route("/stats/reset", stats_reset, methods=["POST"]),
+        Route("/uplynk/expected", uplynk_expected, methods=["GET"]),
+        Route("/truth", truth, methods=["GET"]),
+    ]
