@@ -22,7 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     sync.add_argument("--checkpoint-pages", type=int, default=None)
     sync.add_argument("--checkpoint-rows", type=int, default=None)
     sync.add_argument("--concurrency", type=int, default=8)
-    sync.add_argument("--fast-transport", action="store_true")
+    sync.add_argument(
+        "--slow-transport", action="store_true", help="httpx's default transport instead of aiohttp's"
+    )
     sync.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
 
@@ -43,8 +45,9 @@ def main(argv: list[str] | None = None) -> int:
             options.checkpoint_pages = args.checkpoint_pages
         if args.checkpoint_rows:
             options.checkpoint_rows = args.checkpoint_rows
+            options.listing_checkpoint_rows = args.checkpoint_rows
         report = sync_uplynk(
-            options=options, concurrency=args.concurrency, fast_transport=args.fast_transport
+            options=options, concurrency=args.concurrency, fast_transport=not args.slow_transport
         )
         print(orjson.dumps(report.as_dict()).decode())
     return 0

@@ -6,7 +6,8 @@ Adding a vendor: write ``sandbox/<vendor>.py`` exposing
     def routes(state: SandboxState) -> list[BaseRoute]        # mounted under PREFIX
     def env_lines(base_url: str, state) -> list[tuple[str, str]]   # printed at startup
     def control_routes(state) -> list[BaseRoute]   (optional; mounted under /_control/<name>)
-    def fast_paths(state) -> {full_path: asgi_app}  (optional; exact paths served before starlette)
+    def fast_paths(state) -> {full_path: asgi_app}  (optional; exact paths served before
+                                                      starlette; a key ending in "*" is a prefix)
 
 read the catalog from ``state.world`` on every request (a reset replaces it), and append the
 module to ``VENDOR_MODULES`` below.
@@ -93,11 +94,19 @@ class FastPaths:
 
     def __init__(self, app, paths: dict[str, Any]) -> None:
         self.app = app
-        self.paths = paths
+        # a key ending in "*" matches every path that starts with the rest of it
+        self.paths = {p: h for p, h in paths.items() if not p.endswith("*")}
+        self.prefixes = [(p[:-1], h) for p, h in paths.items() if p.endswith("*")]
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
-            h = self.paths.get(scope["path"])
+            path = scope["path"]
+            h = self.paths.get(path)
+            if h is None:
+                for prefix, ph in self.prefixes:
+                    if path.startswith(prefix):
+                        h = ph
+                        break
             if h is not None:
                 return await h(scope, receive, send)
         return await self.app(scope, receive, send)

@@ -8,7 +8,13 @@ authenticate against nothing but this emulator.
     UPLYNK_OWNER   = DEFAULT_UPLYNK_OWNER   = "5a1b0c0d5a1b0c0d5a1b0c0d5a1b0c0d"
     UPLYNK_API_KEY = DEFAULT_UPLYNK_API_KEY = "sandbox-uplynk-api-key-0123456789abcdef"
 
-Other vendors (IBM, VALT, IRIS) add their defaults here, following the same pattern.
+IBM Video Streaming: ``IBM_VIDEO_CLIENT_ID`` / ``IBM_VIDEO_CLIENT_SECRET`` when set, else
+
+    IBM_VIDEO_CLIENT_ID     = DEFAULT_IBM_CLIENT_ID     = "sandbox-ibm-client-0001"
+    IBM_VIDEO_CLIENT_SECRET = DEFAULT_IBM_CLIENT_SECRET = "sandbox-ibm-client-secret-0123456789abcdef"
+    IBM_VIDEO_CHANNEL_IDS   = every channel of the world (sandbox.world.IBM_CHANNEL_IDS)
+
+Other vendors (VALT, IRIS) add their defaults here, following the same pattern.
 """
 
 from __future__ import annotations
@@ -31,4 +37,29 @@ def uplynk_credentials(environ: dict[str, str] | None = None) -> UplynkCredentia
     return UplynkCredentials(
         owner=env.get("UPLYNK_OWNER") or DEFAULT_UPLYNK_OWNER,
         api_key=env.get("UPLYNK_API_KEY") or DEFAULT_UPLYNK_API_KEY,
+    )
+
+
+DEFAULT_IBM_CLIENT_ID = "sandbox-ibm-client-0001"
+DEFAULT_IBM_CLIENT_SECRET = "sandbox-ibm-client-secret-0123456789abcdef"
+
+
+@dataclass(frozen=True)
+class IbmCredentials:
+    client_id: str
+    client_secret: str
+    channel_ids: tuple[str, ...]
+
+
+def ibm_credentials(environ: dict[str, str] | None = None) -> IbmCredentials:
+    from .world import IBM_CHANNEL_IDS
+
+    env = os.environ if environ is None else environ
+    channels = tuple(
+        c.strip() for c in (env.get("IBM_VIDEO_CHANNEL_IDS") or "").split(",") if c.strip()
+    )
+    return IbmCredentials(
+        client_id=env.get("IBM_VIDEO_CLIENT_ID") or DEFAULT_IBM_CLIENT_ID,
+        client_secret=env.get("IBM_VIDEO_CLIENT_SECRET") or DEFAULT_IBM_CLIENT_SECRET,
+        channel_ids=channels or tuple(IBM_CHANNEL_IDS),
     )

@@ -1169,6 +1169,8 @@ class World:
             if rule_at
             else None
         )
+        if not vendor_only and i < self.n and self.is_malformed(i):
+            length = "n/a"  # a malformed record: the connector must reject it with a reason
         return {
             "id": self.ibm_video_id(i, vendor_only),
             "channel_id": self.ibm_channel_ids(np.array([i]), vendor_only)[0],
@@ -1181,8 +1183,74 @@ class World:
             "protect": "private" if (h >> 40) % 100 < 5 else "public",
             "expiration_rule": "at_given_time" if rule_at else "never",
             "expires_at": expires_at,
-            "ownership_error": (h >> 48) % 1000 < 5,
+            "ownership_error": self.ibm_check_error(i, vendor_only) == "lack_of_ownership",
         }
+
+    # IBM state over simulated time. Everything is derived from (seed, code, sim time):
+    # - a video's expiration has versions: version 0 is ibm_video()'s; every P days (P in
+    #   20..60, per video, phase-shifted) it changes at a day boundary after the epoch;
+    # - a video whose current rule is at_given_time with expires_at passed is deleted (the
+    #   vendor deletes expired videos); deletion is checked on an hourly grid after the
+    #   epoch, so nothing flips within the seconds a test takes between two runs;
+    # - a canonical video also leaves IBM when its Uplynk asset is deleted by hand (not by
+    #   autoexpire), and new canonical assets (world.advance creates) bring new IBM videos.
+    IBM_EXPIRATION_ERRORS = ("lack_of_ownership", "forbidden", "not_found")
+
+    def _ibm_h(self, i: int, vendor_only: bool) -> int:
+        code = (1 << 40) + i if vendor_only else i
+        return mix_int(code * _GOLD ^ self._k_ibm ^ 0x1B)
+
+    def ibm_check_error(self, i: int, vendor_only: bool = False) -> str | None:
+        """1% each of IBM videos answer their expiration endpoints with 403
+        lack_of_ownership, 403 forbidden or 404 not_found (deterministic)."""
+        e = (self._ibm_h(i, vendor_only) >> 48) % 1000
+        return self.IBM_EXPIRATION_ERRORS[e // 10] if e < 30 else None
+
+    def ibm_expiration_at(
+        self, i: int, vendor_only: bool, now_ms: int, never_since_ms: int | None = None
+    ) -> tuple[str, int | None, bool]:
+        """(rule, expires_at Unix s or None, expired) of an IBM video at sim time ``now_ms``.
+        ``never_since_ms``: a PUT rule=never at that time pins the rule to never from then on."""
+        h = self._ibm_h(i, vendor_only)
+        epoch_s = self.epoch_ms // 1000
+        rule_at = (h >> 8) % 100 >= 70
+        exp = epoch_s - 10 * 86400 + int((h >> 16) % (100 * 86400))
+        period = 20 + (h >> 24) % 41
+        phase = (h >> 32) % period
+        elapsed = max(0, int(now_ms) - self.epoch_ms)
+        day = elapsed // DAY_MS
+        hour_s = epoch_s + (elapsed // 3_600_000) * 3600  # deletion grid
+        stop_ms = int(now_ms) if never_since_ms is None else min(int(now_ms), never_since_ms)
+        stop_day = max(0, stop_ms - self.epoch_ms) // DAY_MS
+        versions = (min(day, stop_day) + phase) // period
+        for v in range(1, versions + 1):
+            change_s = epoch_s + (v * period - phase) * 86400
+            if rule_at and exp <= change_s:
+                return ("at_given_time", exp, True)  # expired before this change
+            hv = mix_int(h ^ (v * _GOLD))
+            rule_at = (hv >> 8) % 100 >= 60
+            exp = change_s + 86400 + int((hv >> 16) % (90 * 86400))
+        if never_since_ms is not None:
+            if rule_at and exp * 1000 <= never_since_ms:
+                return ("at_given_time", exp, True)
+            return ("never", None, False)
+        if rule_at:
+            return ("at_given_time", exp, exp <= hour_s)
+        return ("never", None, False)
+
+    def ibm_hand_deleted(self, i: int) -> bool:
+        """A canonical asset deleted by hand in Uplynk (not by autoexpire) left IBM too."""
+        if i >= self.n:
+            return True
+        d = int(self.deleted_ms[i])
+        return d != 0 and d != int(self.autoexpire_ms[i])
+
+    def ibm_member_codes(self) -> tuple[np.ndarray, list[str]]:
+        """(canonical indices that are IBM videos, their channel ids), for every index ever
+        created (live or not; callers filter)."""
+        idx = np.arange(self.n, dtype=np.int64)
+        idx = idx[self.ibm_member(idx)]
+        return idx, self.ibm_channel_ids(idx) if len(idx) else []
 
     def valt_member(self, idx: np.ndarray) -> np.ndarray:
         h = self._static_hash(idx, self._k_valt)

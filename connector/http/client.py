@@ -65,6 +65,7 @@ def _aiohttp_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseE
 
 
 _AIO_RETRYABLE, _AIO_FATAL = _aiohttp_errors()
+_RETRYABLE = _RETRYABLE_HTTPX + _AIO_RETRYABLE + (TimeoutError, OSError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +101,11 @@ class _Retry(Exception):
 
 class _Ctx:
     __slots__ = ("method", "url", "kwargs", "accept", "parse", "start", "attempts", "reauthed",
-                 "last_url")
+                 "last_url", "limiter")
 
     def __init__(self, method: str, url: str, kwargs: dict[str, Any], accept: Collection[int],
-                 parse: Callable[[bytes], Any] | None, start: float) -> None:
+                 parse: Callable[[bytes], Any] | None, start: float,
+                 limiter: RateLimiter | None) -> None:
         self.method = method
         self.url = url
         self.kwargs = kwargs
@@ -113,6 +115,7 @@ class _Ctx:
         self.attempts = 0
         self.reauthed = False
         self.last_url = ""
+        self.limiter = limiter
 
 
 class AsyncHttpClient:
@@ -200,8 +203,12 @@ class AsyncHttpClient:
         accept: Collection[int] = (200,),
         parse: Callable[[bytes], Any] | None = orjson.loads,
         timeout: float | httpx.Timeout | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> ApiResponse:
         """Send one logical request (with retries) and return the parsed response.
+
+        ``rate_limiter`` overrides the client's limiter for this request (vendors such
+        as IBM limit per endpoint: give each endpoint family its own limiter).
 
         Raises ``ClientError``, ``AuthenticationError``, ``RetryExhaustedError`` or
         ``TransportFailure`` (non-retryable transport problem such as a bad URL).
@@ -216,7 +223,23 @@ class AsyncHttpClient:
             kwargs["content"] = content
         if timeout is not None:
             kwargs["timeout"] = timeout
-        ctx = _Ctx(method.upper(), url, kwargs, accept, parse, self._clock())
+        ctx = _Ctx(method.upper(), url, kwargs, accept, parse, self._clock(),
+                   rate_limiter or self.rate_limiter)
+        # Fast path: the first attempt runs outside tenacity (its per-call machinery
+        # costs tens of microseconds); a retryable failure is replayed into the
+        # tenacity loop as its attempt 1.
+        try:
+            return await self._attempt(ctx)
+        except _Retry as exc:
+            first: _Retry | None = exc
+
+        async def attempt(c: _Ctx) -> ApiResponse:
+            nonlocal first
+            if first is not None:
+                replay, first = first, None
+                raise replay
+            return await self._attempt(c)
+
         retrying = AsyncRetrying(
             stop=self._stop,
             wait=self._wait,
@@ -225,7 +248,7 @@ class AsyncHttpClient:
             before_sleep=self._before_sleep,
             retry_error_callback=self._give_up,
         )
-        return await retrying(self._attempt, ctx)
+        return await retrying(attempt, ctx)
 
     async def get(self, url: str, **kw: Any) -> ApiResponse:
         return await self.request("GET", url, **kw)
@@ -250,7 +273,7 @@ class AsyncHttpClient:
     async def _attempt(self, ctx: _Ctx) -> ApiResponse:
         ctx.attempts += 1
         m = self.metrics
-        limiter = self.rate_limiter
+        limiter = ctx.limiter
         failure: HttpError | None = None
         fatal = False
         resp: httpx.Response | None = None
@@ -268,7 +291,7 @@ class AsyncHttpClient:
                 m.requests += 1
                 m.bytes_sent += int(request.headers.get("content-length") or 0)
                 resp = await self._client.send(request)
-            except _RETRYABLE_HTTPX + _AIO_RETRYABLE + (TimeoutError,) as exc:
+            except _RETRYABLE as exc:
                 if isinstance(exc, _AIO_FATAL):
                     fatal = True
                 failure = self._transport_error(exc, ctx, url)

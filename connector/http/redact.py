@@ -45,9 +45,12 @@ _NAMES = "|".join(SENSITIVE_PARAMS)
 _PARAM_RE = re.compile(
     rf"(?:(?<![A-Za-z0-9_\-])|(?<=%3[Ff])|(?<=%26))({_NAMES})(=|%3[Dd])((?:(?!%26)[^&\s#'\"<>])+)", re.IGNORECASE
 )
-# "name": "value" / 'name': 'value' (JSON, reprs of dicts)
+# "name": "value" / 'name': 'value' (JSON, reprs of dicts); "code" is left out here: in
+# JSON bodies it is an error code, not an OAuth code.
+_KV_NAMES = "|".join(n for n in SENSITIVE_PARAMS if n != "code")
 _KV_RE = re.compile(
-    rf"""(["'])({_NAMES}|authorization)\1(\s*[:=]\s*)(["'])((?:(?!\4).)*)\4""", re.IGNORECASE
+    rf"""(["'])({_KV_NAMES}|authorization)\1(\s*[:=]\s*)(["'])((?:(?!\4).)*)\4""",
+    re.IGNORECASE,
 )
 _AUTH_HEADER_RE = re.compile(
     r"(authorization\s*[:=]\s*)(?:(bearer|basic|token)\s+)?([^\s,'\"}]+)", re.IGNORECASE

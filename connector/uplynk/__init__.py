@@ -32,7 +32,7 @@ def sync_uplynk(
     retry: RetryPolicy | None = None,
     timeout: float = 30.0,
     concurrency: int = 8,
-    fast_transport: bool = False,
+    fast_transport: bool = True,
 ) -> SyncReport:
     """Run one Uplynk sync (blocking); settings and warehouse default to the environment."""
     settings = settings or UplynkSettings.from_env()

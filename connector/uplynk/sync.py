@@ -18,6 +18,8 @@ most the pages in flight and the cursor is never ahead of the data.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import copy
 import logging
 import time
 import uuid
@@ -79,6 +81,7 @@ class SyncOptions:
     first_run_lookback_ms: int = 10 * 60_000  # covers clock skew (signing allows 5 min)
     checkpoint_pages: int = 20  # commit at least every N feed pages ...
     checkpoint_rows: int = 50_000  # ... or every N buffered rows
+    listing_checkpoint_rows: int = 200_000  # full listings commit in bigger batches
     list_page_size: int = 100
     list_concurrency: int = 8
     full_refresh: bool = False
@@ -111,10 +114,19 @@ class SyncReport:
 
 
 class _Batch:
-    """Rows waiting for the next checkpoint: latest state per asset wins."""
+    """Rows waiting for the next checkpoint, kept as Arrow chunks of ~10k rows.
+
+    Duplicate asset ids across pages are fine: the warehouse upsert keeps the last one.
+    Tombstones (a delete whose state is not in hand) are applied after the rows, and only
+    to assets not already marked deleted.
+    """
+
+    CHUNK_ROWS = 10_000
 
     def __init__(self) -> None:
-        self.assets: dict[str, tuple] = {}
+        self.chunks: list[pa.Table] = []
+        self.rows: list[tuple] = []
+        self.n_assets = 0
         self.tombstones: dict[str, tuple[int, str]] = {}  # id -> (deleted ms, detected by)
         self.changes: list[tuple] = []
         self.rejects: dict[str, list[Reject]] = {}
@@ -122,26 +134,32 @@ class _Batch:
 
     def add_assets(self, records: list[Any]) -> None:
         rows, rejects = normalize_assets(records)
-        for row in rows:
-            self.assets[row[0]] = row
-            self.tombstones.pop(row[0], None)
+        self.rows.extend(rows)
+        self.n_assets += len(rows)
+        if len(self.rows) >= self.CHUNK_ROWS:
+            self.chunks.append(rows_to_table(self.rows, ASSET_SCHEMA))
+            self.rows = []
         if rejects:
             self.rejects.setdefault(ASSETS_STREAM, []).extend(rejects)
 
+    def assets_table(self) -> pa.Table | None:
+        if self.rows:
+            self.chunks.append(rows_to_table(self.rows, ASSET_SCHEMA))
+            self.rows = []
+        if not self.chunks:
+            return None
+        return pa.concat_tables(self.chunks) if len(self.chunks) > 1 else self.chunks[0]
+
     def add_tombstone(self, asset_id: str, deleted_ms: int, detected_by: str = "feed") -> None:
         """An asset known to be deleted but whose state is not in hand."""
-        row = self.assets.get(asset_id)
-        if row is None:
-            self.tombstones[asset_id] = (deleted_ms, detected_by)
-        elif row[6] is None:
-            self.assets[asset_id] = row[:6] + (deleted_ms,) + row[7:13] + (detected_by,)
+        self.tombstones[asset_id] = (deleted_ms, detected_by)
 
     def reject(self, stream: str, record_id: str | None, reason: str, payload: Any) -> None:
         self.rejects.setdefault(stream, []).append(Reject(record_id, reason, payload))
 
     @property
     def size(self) -> int:
-        return len(self.assets) + len(self.tombstones) + len(self.changes) + len(self.seen)
+        return self.n_assets + len(self.tombstones) + len(self.changes) + len(self.seen)
 
 
 class UplynkSync:
@@ -165,6 +183,7 @@ class UplynkSync:
         self.state = FeedState()
         self.batch = _Batch()
         self._pages_since_checkpoint = 0
+        self._writing: asyncio.Future | None = None  # the checkpoint being committed
 
     # -- the run -------------------------------------------------------------------------
 
@@ -200,15 +219,17 @@ class UplynkSync:
                     opts.delete_window_ms / HOUR_MS,
                 )
             if reason is not None:
-                self._begin_listing(head, reason)
+                await self._begin_listing(head, reason)
             if self.state.listing is not None:
                 self.report.reconciled = reason or self.state.listing.get("reason", "resumed")
                 await self._list_everything()
                 await self._tombstone_unlisted()
                 await self._walk_feed(self.state.cursor_ms)  # changes made during the listing
-            self._checkpoint(force=True)
+            await self._checkpoint(force=True, wait=True)
         except BaseException as exc:  # record the failure, then re-raise
             error = exc
+            with contextlib.suppress(BaseException):
+                await self._drain()  # let a checkpoint in flight finish committing
             raise
         finally:
             self._finish(started, started_at, error)
@@ -238,7 +259,7 @@ class UplynkSync:
             self._pages_since_checkpoint += 1
             if not fresh:
                 return cursor
-            self._checkpoint()
+            await self._checkpoint()
 
     async def _apply_changes(self, page: ChangesPage, fresh: list) -> None:
         batch = self.batch
@@ -275,9 +296,9 @@ class UplynkSync:
 
     # -- full listing ----------------------------------------------------------------------
 
-    def _begin_listing(self, head_ms: int, reason: str) -> None:
+    async def _begin_listing(self, head_ms: int, reason: str) -> None:
         self.state.listing = {"head_ms": head_ms, "next_skip": 0, "reason": reason}
-        self._checkpoint(force=True, clear_seen=True)
+        await self._checkpoint(force=True, clear_seen=True)
 
     async def _list_everything(self) -> None:
         """Page ``asset/list`` by ``created`` with a window of concurrent requests."""
@@ -303,8 +324,8 @@ class UplynkSync:
                 next_skip += limit
                 listing["next_skip"] = next_skip
                 done = len(records) < limit
-                if self.batch.size >= opts.checkpoint_rows:
-                    self._checkpoint(force=True)
+                if self.batch.size >= opts.listing_checkpoint_rows:
+                    await self._checkpoint(force=True)
         finally:
             for task in pending.values():
                 task.cancel()
@@ -313,7 +334,7 @@ class UplynkSync:
 
     async def _tombstone_unlisted(self) -> None:
         """Stored live assets the listing did not return: re-check, tombstone if gone."""
-        self._checkpoint(force=True)
+        await self._checkpoint(force=True, wait=True)
         with self.warehouse.read() as con:
             candidates = [
                 r[0]
@@ -335,46 +356,68 @@ class UplynkSync:
             log.info("reconciliation: %d unlisted, %d still alive, %d deleted", len(candidates), len(alive_ids), len(gone))
         self.state.last_reconciled_ms = int(self.state.listing["head_ms"])
         self.state.listing = None
-        self._checkpoint(force=True, clear_seen=True)
+        await self._checkpoint(force=True, clear_seen=True)
 
     # -- checkpoints -------------------------------------------------------------------------
 
-    def _checkpoint(self, *, force: bool = False, clear_seen: bool = False) -> None:
-        """Commit buffered rows, rejects and the state in one transaction."""
+    async def _checkpoint(self, *, force: bool = False, clear_seen: bool = False, wait: bool = False) -> None:
+        """Hand buffered rows, rejects and the state (as of now) to the writer thread.
+
+        One transaction commits them together; at most one is in flight, so the next pages
+        are fetched and parsed while DuckDB commits. ``wait`` returns only once committed.
+        """
         opts = self.options
-        if not force and self._pages_since_checkpoint < opts.checkpoint_pages and self.batch.size < opts.checkpoint_rows:
-            return
-        batch, self.batch = self.batch, _Batch()
+        due = (
+            force
+            or self._pages_since_checkpoint >= opts.checkpoint_pages
+            or self.batch.size >= opts.checkpoint_rows
+        )
+        if due:
+            batch, self.batch = self.batch, _Batch()
+            state = copy.deepcopy(self.state.to_dict())
+            self._pages_since_checkpoint = 0
+            await self._drain()
+            loop = asyncio.get_running_loop()
+            self._writing = loop.run_in_executor(None, self._write, batch, state, clear_seen)
+        if wait:
+            await self._drain()
+
+    async def _drain(self) -> None:
+        if self._writing is not None:
+            writing, self._writing = self._writing, None
+            await writing
+
+    def _write(self, batch: _Batch, state: dict[str, Any], clear_seen: bool) -> None:
+        """One checkpoint transaction (runs in a worker thread)."""
+        report = self.report
+        assets = batch.assets_table()
         with self.warehouse.write() as tx:
-            if batch.assets:
-                table = rows_to_table(list(batch.assets.values()), ASSET_SCHEMA)
-                tx.land(ASSETS_STREAM, table, self.report.run_id)
-                counts = tx.upsert(ASSETS_TABLE, table, ["asset_id"])
-                self.report.inserted += counts.inserted
-                self.report.updated += counts.updated
-                self.report.unchanged += counts.unchanged
+            if assets is not None:
+                tx.land(ASSETS_STREAM, assets, report.run_id)
+                counts = tx.upsert(ASSETS_TABLE, assets, ["asset_id"])
+                report.inserted += counts.inserted
+                report.updated += counts.updated
+                report.unchanged += counts.unchanged
             if batch.tombstones:
                 self._apply_tombstones(tx, batch.tombstones)
             if batch.changes:
                 changes = rows_to_table(batch.changes, CHANGE_SCHEMA)
-                tx.land(CHANGES_STREAM, changes, self.report.run_id)
+                tx.land(CHANGES_STREAM, changes, report.run_id)
                 tx.insert_new(CHANGES_TABLE, changes, ["change_ts", "action", "asset_id"])
             for stream, rejects in batch.rejects.items():
-                self.report.rejected += tx.reject(stream, rejects, self.report.run_id)
+                report.rejected += tx.reject(stream, rejects, report.run_id)
             if clear_seen:
                 tx.execute(f"DELETE FROM {SEEN_TABLE}")
             if batch.seen:
-                seen = pa.table({"asset_id": pa.array(batch.seen, pa.string())})
-                tx.insert_new(SEEN_TABLE, seen, ["asset_id"])
-            tx.set_state(STREAM, self.state.to_dict())
-        self.report.checkpoints += 1
-        self._pages_since_checkpoint = 0
+                tx.insert_new(SEEN_TABLE, pa.table({"asset_id": pa.array(batch.seen, pa.string())}), ["asset_id"])
+            tx.set_state(STREAM, state)
+        report.checkpoints += 1
         log.info(
             "checkpoint %d: cursor=%s listing=%s assets=%d changes=%d",
-            self.report.checkpoints,
-            self.state.cursor_ms,
-            None if self.state.listing is None else self.state.listing.get("next_skip"),
-            len(batch.assets) + len(batch.tombstones),
+            report.checkpoints,
+            state.get("cursor_ms"),
+            None if state.get("listing") is None else state["listing"].get("next_skip"),
+            batch.n_assets + len(batch.tombstones),
             len(batch.changes),
         )
 

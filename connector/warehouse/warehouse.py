@@ -149,6 +149,18 @@ class Warehouse:
     def __repr__(self) -> str:
         return f"Warehouse({str(self.path)!r}, {str(self.lake_root)!r})"
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Picklable (e.g. handed to another process): the lock is not, and the migration
+        # check is per process anyway.
+        state = self.__dict__.copy()
+        del state["_migrate_lock"]
+        state["_migrated"] = False
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._migrate_lock = threading.Lock()
+
     # -- connections -------------------------------------------------------------------
     def _connect(self, *, migrate: bool = True) -> duckdb.DuckDBPyConnection:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -543,3 +543,38 @@ def test_fast_transport_uses_aiohttp():
         return t
 
     assert isinstance(run(go()), AiohttpTransport)
+
+
+def test_per_request_rate_limiter_overrides_the_clients():
+    default, special = RateLimiter(), RateLimiter()
+    h = scripted(ok(headers={"X-RateLimit-Limit": "5", "X-RateLimit-Reset": "9999999999"}))
+
+    async def go():
+        async with make_client(h, rate_limiter=default) as c:
+            await c.request("GET", "/videos/1/expiration.json", rate_limiter=special)
+
+    run(go())
+    assert special._limit == 5 and default._limit is None
+
+
+def test_cancelled_request_releases_its_rate_limiter_slot():
+    limiter = RateLimiter()
+
+    async def handler(request):
+        await asyncio.sleep(10)
+
+    class Slow(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request):
+            return await handler(request)
+
+    async def go():
+        c = AsyncHttpClient(BASE, vendor="t", transport=Slow(), rate_limiter=limiter)
+        async with c:
+            task = asyncio.ensure_future(c.request("GET", "/x"))
+            await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    run(go())
+    assert limiter.in_flight == 0

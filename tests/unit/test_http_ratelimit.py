@@ -33,6 +33,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     def __init__(self, start: float) -> None:
         super().__init__()
         self._vtime = start
+        self._clock_resolution = 1e-6  # > one ulp at Unix-epoch magnitudes
 
     def time(self) -> float:
         return self._vtime
@@ -281,8 +282,8 @@ def simulate(limit, window, concurrency, n, integer_reset=False, seed=1):
 @pytest.mark.parametrize(
     ("limit", "window", "concurrency", "n", "integer_reset"),
     [
-        (1000, 1.0, 64, 20_000, False),
-        (1000, 1.0, 200, 20_000, True),
+        (1000, 1.0, 64, 10_000, False),
+        (1000, 1.0, 200, 10_000, True),
         (600, 60.0, 32, 3_000, True),
     ],
 )

@@ -120,3 +120,9 @@ def test_install_silences_httpx_info_request_lines():
     install_log_redaction()
     assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
     assert any(isinstance(f, RedactingFilter) for f in logging.getLogger("httpx").filters)
+
+
+def test_json_error_codes_are_kept(r):
+    assert r.redact('{"error": {"code": "not_found", "message": "x"}}') == (
+        '{"error": {"code": "not_found", "message": "x"}}'
+    )

@@ -346,3 +346,14 @@ def test_record_run_upserts_by_run_id(wh: Warehouse):
             tx.record_run(RunRecord("r2", "s", datetime(2026, 1, 1)))
     got = rows(wh, "SELECT run_id, status, rows_inserted, cursor_after->>'$.end' FROM meta.runs")
     assert got == [("r1", "success", 10, "2")]
+
+
+def test_warehouse_pickles(wh: Warehouse):
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(wh))
+    assert copy.path == wh.path and copy.lake_root == wh.lake_root
+    with copy.write() as tx:
+        tx.set_state("s", {"a": 1})
+    with wh.write() as tx:
+        assert tx.get_state("s") == {"a": 1}

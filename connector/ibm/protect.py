@@ -1,0 +1,212 @@
+"""Protect job: set ``rule=never`` on the IBM videos that must not be deleted.
+
+Selection (:func:`select_for_protection`, SQL over the warehouse, "now" injectable), among
+videos still listed whose stored expiration is not already ``never`` and whose last check
+was not a 403/404:
+
+* ``expiring_live_elsewhere``: rule ``at_given_time`` expiring within ``within_days``
+  (not yet expired) and live in another system per ``core.ibm_live_elsewhere`` (an interim
+  title match; a later issue replaces it with ``core.asset_xref``);
+* ``requested``: listed in ``meta.ibm_protect_requests``;
+* ``both``.
+
+Dry run (the default) makes no API call and changes no raw table: every selected video
+gets an audit row with ``result = 'would_set'``. A real run re-reads each video's
+expiration (GET), skips one that is already ``never`` (``already_never``), else PUTs
+``rule=never`` (``set``); a 403/404 is recorded as that result. The outcome is written to
+``raw.ibm_expirations`` and ``raw.ibm_expiration_history`` (source ``protect``), and every
+action to ``meta.ibm_protect_actions``. Idempotent: after a real run the selection is empty,
+so a re-run does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from connector.ibm.client import Expiration, IbmClient
+from connector.ibm.normalize import expiration_row, rows_to_table
+from connector.ibm.sync import write_expirations
+from connector.timeutil import TIMESTAMP, now_ms
+from connector.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+ACTIONS_TABLE = "meta.ibm_protect_actions"
+DAY_MS = 86_400_000
+
+SELECT_SQL = """
+WITH live AS (
+    SELECT e.video_id, e.rule, e.expires_at, e.check_status
+    FROM raw.ibm_expirations AS e JOIN raw.ibm_videos AS v USING (video_id)
+    WHERE v.removed_at IS NULL
+),
+expiring AS (
+    SELECT video_id FROM live
+    WHERE check_status = 'ok' AND rule = 'at_given_time'
+      AND expires_at > make_timestamptz($now_ms * 1000)
+      AND expires_at <= make_timestamptz(($now_ms + $within_ms) * 1000)
+      AND video_id IN (SELECT video_id FROM core.ibm_live_elsewhere)
+),
+requested AS (
+    SELECT DISTINCT r.video_id FROM meta.ibm_protect_requests AS r
+    JOIN raw.ibm_videos AS v USING (video_id) WHERE v.removed_at IS NULL
+),
+picked AS (
+    SELECT video_id, bool_or(src = 'e') AS by_expiry, bool_or(src = 'r') AS by_request
+    FROM (SELECT video_id, 'e' AS src FROM expiring
+          UNION ALL SELECT video_id, 'r' AS src FROM requested)
+    GROUP BY video_id
+)
+SELECT p.video_id, l.rule, epoch_ms(l.expires_at) AS expires_at_ms,
+       CASE WHEN p.by_expiry AND p.by_request THEN 'both'
+            WHEN p.by_expiry THEN 'expiring_live_elsewhere' ELSE 'requested' END AS reason
+FROM picked AS p LEFT JOIN live AS l USING (video_id)
+WHERE l.rule IS DISTINCT FROM 'never'
+  AND coalesce(l.check_status, 'ok') = 'ok'
+ORDER BY l.expires_at NULLS LAST, p.video_id
+"""
+
+ACTION_SCHEMA = pa.schema(
+    [
+        ("action_id", pa.string()),
+        ("run_id", pa.string()),
+        ("video_id", pa.string()),
+        ("rule_before", pa.string()),
+        ("expires_at_before", TIMESTAMP),
+        ("rule_after", pa.string()),
+        ("reason", pa.string()),
+        ("dry_run", pa.bool_()),
+        ("result", pa.string()),
+        ("acted_at", TIMESTAMP),
+    ]
+)
+
+
+@dataclass
+class ProtectOptions:
+    within_days: float = 7.0
+    dry_run: bool = True
+    now_ms: int | None = None  # injectable "now"; default: the clock
+    concurrency: int = 8
+
+
+@dataclass
+class Candidate:
+    video_id: str
+    rule: str | None
+    expires_at_ms: int | None
+    reason: str
+
+
+@dataclass
+class ProtectReport:
+    run_id: str
+    dry_run: bool
+    selected: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+    results: dict[str, int] = field(default_factory=dict)
+    video_ids: list[str] = field(default_factory=list)
+    requests: int = 0
+    responses_429: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def select_for_protection(warehouse: Warehouse, now_ms_: int, within_days: float) -> list[Candidate]:
+    with warehouse.read() as con:
+        rows = con.execute(
+            SELECT_SQL, {"now_ms": int(now_ms_), "within_ms": int(within_days * DAY_MS)}
+        ).fetchall()
+    return [Candidate(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+async def protect_videos(
+    client: IbmClient | None,
+    warehouse: Warehouse,
+    options: ProtectOptions | None = None,
+    *,
+    run_id: str | None = None,
+) -> ProtectReport:
+    """Run the protect job once (``client`` may be None for a dry run)."""
+    opts = options or ProtectOptions()
+    now = opts.now_ms if opts.now_ms is not None else now_ms()
+    report = ProtectReport(run_id=run_id or f"ibm-protect-{uuid.uuid4().hex[:12]}", dry_run=opts.dry_run)
+    candidates = select_for_protection(warehouse, now, opts.within_days)
+    report.selected = len(candidates)
+    report.by_reason = dict(Counter(c.reason for c in candidates))
+    report.video_ids = [c.video_id for c in candidates]
+    actions: list[dict[str, Any]] = []
+    observed: list[tuple] = []
+
+    def action(c: Candidate, result: str, rule_after: str | None) -> None:
+        actions.append(
+            {
+                "action_id": f"{report.run_id}:{c.video_id}",
+                "run_id": report.run_id,
+                "video_id": c.video_id,
+                "rule_before": c.rule,
+                "expires_at_before": c.expires_at_ms,
+                "rule_after": rule_after,
+                "reason": c.reason,
+                "dry_run": opts.dry_run,
+                "result": result,
+                "acted_at": now,
+            }
+        )
+
+    if opts.dry_run:
+        for c in candidates:
+            log.info("ibm protect (dry run): would set rule=never on %s (%s)", c.video_id, c.reason)
+            action(c, "would_set", "never")
+    elif candidates:
+        if client is None:
+            raise ValueError("a real protect run needs an IbmClient")
+        gate = asyncio.Semaphore(max(1, opts.concurrency))
+
+        async def one(c: Candidate) -> None:
+            async with gate:
+                try:
+                    current = await client.get_expiration(c.video_id)
+                except ValueError as exc:
+                    log.warning("ibm protect: %s has an unusable expiration: %s", c.video_id, exc)
+                    action(c, "error", c.rule)
+                    return
+                if current.status != "ok":
+                    observed.append(expiration_row(current, now))
+                    action(c, current.status, c.rule)
+                    return
+                if current.rule == "never":
+                    observed.append(expiration_row(current, now))
+                    action(c, "already_never", "never")
+                    return
+                status = await client.set_never(c.video_id)
+                if status == "ok":
+                    observed.append(expiration_row(Expiration(c.video_id, "ok", "never"), now))
+                    action(c, "set", "never")
+                    log.info("ibm protect: set rule=never on %s (%s)", c.video_id, c.reason)
+                else:
+                    observed.append(expiration_row(Expiration(c.video_id, status), now))
+                    action(c, status, c.rule)
+
+        await asyncio.gather(*(one(c) for c in candidates))
+        report.requests = client.expiration_metrics.requests
+        report.responses_429 = client.expiration_metrics.responses_429
+    report.results = dict(Counter(a["result"] for a in actions))
+    if actions or observed:
+        with warehouse.write() as tx:
+            if observed:
+                write_expirations(tx, observed, report.run_id, "protect")
+            table = rows_to_table(
+                [tuple(a[f.name] for f in ACTION_SCHEMA) for a in actions], ACTION_SCHEMA
+            )
+            tx.insert_new(ACTIONS_TABLE, table, ["action_id"])
+    log.info("ibm protect %s: %s", "dry run" if opts.dry_run else "run", report.results or "nothing to do")
+    return report

@@ -1,0 +1,125 @@
+"""IBM OAuth2 client-credentials tokens: cached, renewed before expiry, renewed on a 401.
+
+``POST <token_url>`` with form ``grant_type=client_credentials&client_id=...`` and the client
+secret as HTTP Basic auth -> ``{"access_token", "token_type": "bearer", "expires_in"}``.
+The token is renewed when less than ``margin`` is left (``min(refresh_margin_s, 10% of
+expires_in)``), single-flight across concurrent requests. :class:`BearerAuth` is the
+``httpx.Auth`` the API clients use: it reads the *current* token on every attempt, so a
+retry after a renewal carries the new one. The client secret and every token are
+registered with the Redactor (process-wide), so they never reach logs or errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Generator
+
+import httpx
+
+from connector.config import IbmSettings
+from connector.http import AsyncHttpClient, RateLimiter, Redactor, RequestMetrics, RetryPolicy
+
+
+class IbmAuthError(RuntimeError):
+    """The token endpoint refused the client credentials (400/401 invalid_client ...)."""
+
+
+class TokenProvider:
+    def __init__(
+        self,
+        settings: IbmSettings,
+        *,
+        redactor: Redactor,
+        metrics: RequestMetrics | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        refresh_margin_s: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.redactor = redactor
+        redactor.add(settings.client_secret)
+        self.refresh_margin_s = refresh_margin_s
+        self._clock = clock
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._margin = 0.0
+        self._lock = asyncio.Lock()
+        self.fetched = 0  # tokens obtained in this run
+        self._http = AsyncHttpClient(
+            settings.token_url,
+            vendor="ibm",
+            timeout=timeout,
+            retry=retry,
+            rate_limiter=RateLimiter(),
+            redactor=redactor,
+            metrics=metrics,
+            auth=httpx.BasicAuth(settings.client_id, settings.client_secret),
+            max_connections=2,
+        )
+
+    @property
+    def current(self) -> str | None:
+        return self._token
+
+    def _fresh(self) -> bool:
+        return self._token is not None and self._clock() < self._expires_at - self._margin
+
+    async def ensure(self) -> str:
+        """A token that is not about to expire (fetched when needed)."""
+        if self._fresh():
+            return self._token  # type: ignore[return-value]
+        async with self._lock:
+            if not self._fresh():
+                await self._fetch()
+        return self._token  # type: ignore[return-value]
+
+    async def renew(self) -> None:
+        """Fetch a new token now (the HTTP core's ``reauthenticate`` hook after a 401)."""
+        async with self._lock:
+            await self._fetch()
+
+    async def _fetch(self) -> None:
+        s = self.settings
+        resp = await self._http.request(
+            "POST",
+            s.token_url,  # absolute: used as is (a base URL would gain a trailing slash)
+            data={"grant_type": "client_credentials", "client_id": s.client_id},
+            accept=(200, 400, 401),
+        )
+        body = resp.data if isinstance(resp.data, dict) else {}
+        if resp.status != 200:
+            error = self.redactor.redact(str(body.get("error", "")))
+            desc = self.redactor.redact(str(body.get("error_description", "")))
+            raise IbmAuthError(
+                f"IBM token endpoint refused client {s.client_id!r}: {resp.status} {error} {desc}".strip()
+            )
+        token = body.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise IbmAuthError("IBM token endpoint answered without an access_token")
+        self.redactor.add(token)
+        try:
+            expires_in = float(body.get("expires_in") or 3600)
+        except (TypeError, ValueError):
+            expires_in = 3600.0
+        self._token = token
+        self._expires_at = self._clock() + expires_in
+        self._margin = min(self.refresh_margin_s, 0.1 * expires_in)
+        self.fetched += 1
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+class BearerAuth(httpx.Auth):
+    """``Authorization: Bearer <current token>`` on every attempt."""
+
+    def __init__(self, provider: TokenProvider) -> None:
+        self.provider = provider
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = self.provider.current
+        if token:
+            request.headers["Authorization"] = f"Bearer {token}"
+        yield request
