@@ -5,13 +5,13 @@ Load with ``dagster dev -w workspace.yaml`` or ``dagster asset materialize -m as
 
 import dagster as dg
 
-from assets_defs import marts, uplynk
+from assets_defs import ibm, marts, uplynk
 from assets_defs.resources import WarehouseResource
 from connector.http import Redactor, install_log_redaction
 
 install_log_redaction(Redactor())
 
-_sources = [uplynk, marts]
+_sources = [uplynk, ibm, marts]
 
 defs = dg.Definitions(
     assets=[a for s in _sources for a in s.assets],

@@ -161,7 +161,7 @@ def request_counts(sb) -> dict[str, Any]:
 
 def _dlt_child(args: argparse.Namespace) -> int:
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+    from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
     import dlt
     from dlt.common.configuration import configspec
@@ -304,11 +304,13 @@ def run_dlt(sb, workdir: Path, nesting: str, sandbox_proc) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------
 
 
-def _frame_name(frame: str) -> str:
-    """'func (path/to/module.py:123)' -> 'func (to/module.py)'."""
+def _frame_name(frame: str, keep_line: bool = False) -> str:
+    """'func (/abs/site-packages/pkg/module.py:123)' -> 'func (pkg/module.py)' (or with ':123')."""
     if " (" in frame and frame.endswith(")"):
         func, loc = frame[:-1].split(" (", 1)
-        path = loc.rsplit(":", 1)[0]
+        path, _, line = loc.rpartition(":")
+        if not path:
+            path, line = loc, ""
         for marker in ("site-packages/", "/lib/python3"):
             if marker in path:
                 path = path.split(marker, 1)[1]
@@ -316,7 +318,7 @@ def _frame_name(frame: str) -> str:
         else:
             if path.startswith(str(ROOT)):
                 path = os.path.relpath(path, ROOT)
-        return f"{func} ({path})"
+        return f"{func} ({path}:{line})" if keep_line and line else f"{func} ({path})"
     return frame
 
 
@@ -331,42 +333,82 @@ def _area(frame: str) -> str:
     return top
 
 
+_IDLE_LEAVES = (
+    "_worker (concurrent/futures/thread.py",  # a pool thread waiting for work
+    "Condition.wait (threading.py",
+    "Event.wait (threading.py",
+    "_wait_for_tstate_lock (threading.py",
+)
+
+
 def _is_idle(name: str) -> bool:
-    return name.startswith(("select (selectors.py", "poll (selectors.py", "epoll", "wait (threading.py",
-                            "_wait_for_tstate_lock (threading.py"))
+    func, _, loc = name.partition(" (")
+    if loc.startswith("selectors.py"):
+        return func.endswith("select")
+    return name.startswith(_IDLE_LEAVES)
+
+
+def _leaf_area(names: list[str]) -> str:
+    leaf = names[-1]
+    if _is_idle(leaf):
+        return "idle (waiting)"
+    if any("importlib._bootstrap" in n for n in names):
+        return "imports"
+    return _area(leaf)
 
 
 def summarize_profile(raw_path: Path, top: int = 15) -> dict[str, Any]:
-    self_c: Counter[str] = Counter()
-    incl_c: Counter[str] = Counter()
-    area_c: Counter[str] = Counter()
-    total = 0
+    """Per-thread summary of py-spy raw stacks recorded with --threads --idle (every thread is
+    sampled every tick, so a thread's samples / rate = wall time)."""
+    threads: dict[str, dict[str, Counter[str]]] = {}
+    names_by_tid: dict[str, str] = {}
+    stacks: list[tuple[str, list[str], int]] = []
     for line in raw_path.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
-        n = int(count)
-        frames = [f for f in stack.split(";") if f and not f.startswith(("process ", "thread "))]
-        if not frames:
-            continue
-        total += n
-        names = [_frame_name(f) for f in frames]
-        self_c[names[-1]] += n
-        area_c["idle (waiting on I/O)" if _is_idle(names[-1]) else _area(frames[-1])] += n
-        for name in set(names):
-            incl_c[name] += n
+        parts = stack.split(";")
+        tid = "?"
+        if parts and parts[0].startswith("thread ("):
+            head = parts.pop(0)
+            tid = head[len("thread (") : head.index(")")]
+            if ": " in head:
+                names_by_tid[tid] = head.split(": ", 1)[1]
+        frames = [f for f in parts if f and not f.startswith("process ")]
+        if frames:
+            stacks.append((tid, [_frame_name(f) for f in frames], int(count), _frame_name(frames[-1], True)))
+    for tid, names, n, leaf_line in stacks:
+        tname = names_by_tid.get(tid, tid)
+        key = "main" if tname == "MainThread" else ("pool" if "ThreadPoolExecutor" in tname or "asyncio" in tname else tname)
+        t = threads.setdefault(key, {"self": Counter(), "line": Counter(), "area": Counter(), "incl": Counter(),
+                                     "n": Counter()})
+        t["n"]["samples"] += n
+        t["self"][names[-1]] += n
+        area = _leaf_area(names)
+        t["area"][area] += n
+        if area != "idle (waiting)":
+            t["n"]["busy"] += n
+            t["line"][leaf_line] += n
+            for name in set(names):
+                if name.split(" (", 1)[-1].startswith("connector/"):
+                    t["incl"][name] += n
+    main_n = threads.get("main", {}).get("n", Counter())["samples"] or 1
+    out: dict[str, Any] = {"main_thread_samples": main_n, "threads": {}}
+    for key, t in threads.items():
+        def pct(c: Counter[str], k: int, _t=t) -> list[dict[str, Any]]:
+            return [{"function": f, "pct_of_wall": round(100 * v / main_n, 1), "samples": v}
+                    for f, v in c.most_common(k)]
 
-    def pct(c: Counter[str], k: int) -> list[dict[str, Any]]:
-        return [{"function": f, "pct": round(100 * v / total, 1), "samples": v} for f, v in c.most_common(k)]
-
-    # inclusive: skip trivial wrappers that are ~100% (entry points, event loop runners)
-    inclusive = [e for e in pct(incl_c, top * 3) if e["pct"] < 99.0][:top]
-    return {
-        "samples": total,
-        "self_top": pct(self_c, top),
-        "inclusive_top": inclusive,
-        "self_by_area": pct(area_c, 12),
-    }
+        busy_self = Counter({f: v for f, v in t["self"].items() if not _is_idle(f)})
+        out["threads"][key] = {
+            "samples": t["n"]["samples"],
+            "busy_pct_of_wall": round(100 * t["n"]["busy"] / main_n, 1),
+            "by_area": pct(t["area"], 12),
+            "self_top": pct(busy_self, top),
+            "self_top_lines": pct(t["line"], top),
+            "connector_inclusive_top": pct(t["incl"], top),
+        }
+    return out
 
 
 def run_profile(sb, workdir: Path, extra: list[str], rate: int) -> dict[str, Any]:
@@ -377,12 +419,14 @@ def run_profile(sb, workdir: Path, extra: list[str], rate: int) -> dict[str, Any
     raw = workdir / "connector_full.pyspy.txt"
     env = connector_env(sb, workdir / "warehouse.duckdb", workdir / "lake")
     sb.reset_stats()
-    cmd = [pyspy, "record", "--format", "raw", "--rate", str(rate), "--nonblocking", "--idle", "-o", str(raw), "--",
+    cmd = [pyspy, "record", "--format", "raw", "--rate", str(rate), "--nonblocking", "--idle", "--threads", "-o", str(raw), "--",
            *connector_cmd(extra)]
     res = run_child(cmd, env, workdir / "pyspy", None)
     summary = summarize_profile(raw)
     summary.update({"wall_s": res["wall_s"], "raw_stacks": str(raw), "rate_hz": rate,
-                    "note": "wall-clock samples (--idle): 'idle' = the event loop waiting in select/epoll"})
+                    "note": "py-spy --idle --threads: every thread sampled every tick; % = share of the "
+                            "main thread's samples (= wall time); 'idle' = event loop in select / pool "
+                            "thread waiting for work; native DuckDB/Arrow time shows as its Python caller"})
     return summary
 
 
@@ -590,17 +634,22 @@ def print_table(out: dict[str, Any], log) -> None:
         d2 = out["dlt_default_nesting"]
         log(f"dlt default nesting: {d2['wall_s']:.1f} s, peak {d2['peak_rss_mb']:.0f} MB, tables {d2.get('tables')}")
     prof = out.get("profile")
-    if prof and "self_top" in prof:
+    if prof and "threads" in prof:
         log("")
-        log(f"py-spy profile of a connector full sync ({prof['samples']:,} samples at {prof['rate_hz']} Hz, "
-            f"{prof['wall_s']:.1f} s wall; {prof['note']}); raw stacks: {prof['raw_stacks']}")
-        log("  self time by area: " + ", ".join(f"{e['function']} {e['pct']}%" for e in prof["self_by_area"]))
-        log("  top self time:")
-        for e in prof["self_top"]:
-            log(f"    {e['pct']:5.1f}%  {e['function']}")
-        log("  top inclusive time:")
-        for e in prof["inclusive_top"]:
-            log(f"    {e['pct']:5.1f}%  {e['function']}")
+        log(f"py-spy profile of a connector full sync ({prof['wall_s']:.1f} s wall under py-spy, {prof['rate_hz']} Hz)")
+        log(f"  {prof['note']}; raw stacks: {prof['raw_stacks']}")
+        for key, t in sorted(prof["threads"].items(), key=lambda kv: -kv[1]["samples"]):
+            log(f"  thread {key}: busy {t['busy_pct_of_wall']}% of wall; by area: "
+                + ", ".join(f"{e['function']} {e['pct_of_wall']}%" for e in t["by_area"][:8]))
+            log("    top self (busy) time:")
+            for e in t["self_top"][:12]:
+                log(f"      {e['pct_of_wall']:5.1f}%  {e['function']}")
+            log("    hottest lines (busy self time):")
+            for e in t["self_top_lines"][:8]:
+                log(f"      {e['pct_of_wall']:5.1f}%  {e['function']}")
+            log("    connector functions, inclusive (busy) time:")
+            for e in t["connector_inclusive_top"][:12]:
+                log(f"      {e['pct_of_wall']:5.1f}%  {e['function']}")
     elif prof:
         log(f"profile: {prof.get('error')}")
     log("")

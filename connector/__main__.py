@@ -1,4 +1,5 @@
-"""Command line for scripts and operators: ``python -m connector sync uplynk``.
+"""Command line for scripts and operators: ``python -m connector sync uplynk|ibm``,
+``python -m connector protect ibm [--apply]``.
 
 Runs the same connector functions the Dagster assets call, configured by the same
 environment variables, and prints the run report as JSON.
@@ -17,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m connector")
     sub = parser.add_subparsers(dest="command", required=True)
     sync = sub.add_parser("sync", help="run one incremental sync of a source")
-    sync.add_argument("source", choices=["uplynk"])
+    sync.add_argument("source", choices=["uplynk", "ibm"])
     sync.add_argument("--full-refresh", action="store_true", help="force a full listing")
     sync.add_argument("--checkpoint-pages", type=int, default=None)
     sync.add_argument("--checkpoint-rows", type=int, default=None)
@@ -36,6 +37,25 @@ def main(argv: list[str] | None = None) -> int:
     from connector.http import Redactor, install_log_redaction
 
     install_log_redaction(Redactor())
+
+    if args.command == "protect":
+        from connector.ibm import ProtectOptions, protect_ibm
+
+        report = protect_ibm(options=ProtectOptions(within_days=args.within_days, dry_run=not args.apply))
+        print(orjson.dumps(report.as_dict()).decode())
+        return 0
+
+    if args.source == "ibm":
+        from connector.ibm import RefreshPolicy, SyncOptions, sync_ibm
+
+        ibm_options = SyncOptions(
+            policy=RefreshPolicy(args.horizon_days, args.staleness_days, args.run_interval_hours),
+            concurrency=args.concurrency or 64,
+        )
+        if args.checkpoint_rows:
+            ibm_options.checkpoint_rows = args.checkpoint_rows
+        print(orjson.dumps(sync_ibm(options=ibm_options).as_dict()).decode())
+        return 0
 
     if args.source == "uplynk":
         from connector.uplynk import SyncOptions, sync_uplynk

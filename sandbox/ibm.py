@@ -113,6 +113,7 @@ class IbmState:
         self.p_503 = 0.0
         self.rng = random.Random(f"{world.seed}:ibm")
         self.tokens_issued = 0
+        self.issued_log: list[str] = []  # every token issued (test ground truth; bounded)
         self.tokens_revoked = 0
         self.puts = 0
         self.responses: dict[tuple[str, int], int] = {}
@@ -186,6 +187,8 @@ class IbmState:
                 self.tokens = {t: e for t, e in self.tokens.items() if e > now}
             self.tokens[token] = now + self.token_ttl_s
             self.tokens_issued += 1
+            if len(self.issued_log) < 10_000:
+                self.issued_log.append(token)
         return token, int(math.ceil(self.token_ttl_s))
 
     def revoke_all(self) -> int:
@@ -513,7 +516,7 @@ def fast_paths(state: SandboxState) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- control
 def control_routes(state: SandboxState) -> list[Route]:
-    """Mounted under /_control/ibm: config, revoke, stats, videos (expected state)."""
+    """Mounted under /_control/ibm: config, revoke, stats, videos (expected state), tokens."""
 
     async def _json_body(request: Request) -> dict[str, Any]:
         raw = await request.body()
@@ -555,6 +558,10 @@ def control_routes(state: SandboxState) -> list[Route]:
         st.reset_stats()
         return ok(st.stats())
 
+    async def tokens(request: Request) -> Response:
+        """Every access token issued since the world was built (for secret-leak tests)."""
+        return ok({"tokens": list(ibm_state(state).issued_log)})
+
     async def videos(request: Request) -> Response:
         st = ibm_state(state)
         now = state.world.now_ms()
@@ -578,6 +585,7 @@ def control_routes(state: SandboxState) -> list[Route]:
         Route("/stats", stats, methods=["GET"]),
         Route("/stats/reset", stats_reset, methods=["POST"]),
         Route("/videos", videos, methods=["GET"]),
+        Route("/tokens", tokens, methods=["GET"]),
     ]
 
 

@@ -6,6 +6,8 @@
         sb.reset(seed=7, assets=2000); sb.advance(60, updates=10)
         sb.faults(scope="uplynk", p503=0.1); sb.clear_faults(); sb.stats()
         rows = list(sb.expected_uplynk())
+        sb.ibm_config(token_ttl_s=2, rate_limits={"expiration": {"limit": 200, "window_s": 1}})
+        sb.ibm_revoke(after_requests=100); sb.ibm_stats(); rows = list(sb.expected_ibm())
 """
 
 from __future__ import annotations
@@ -231,3 +233,32 @@ class SandboxProcess:
 
     def truth(self) -> Iterator[dict[str, Any]]:
         return self._ndjson("/truth")
+
+    # IBM helpers (see sandbox/ibm.py; IBM state is rebuilt with the world on reset)
+    def ibm_config(self, **knobs: Any) -> dict[str, Any]:
+        """``token_ttl_s``, ``rate_limits={endpoint: {limit, window_s}}`` (endpoints:
+        token, videos, expiration), ``p_503``; no arguments: the current config."""
+        if not knobs:
+            return self._call("GET", "/ibm/config")
+        return self._call("POST", "/ibm/config", knobs)
+
+    def ibm_revoke(self, after_requests: int | None = None) -> dict[str, Any]:
+        """Revoke every live IBM token now, or after ``after_requests`` more API requests."""
+        body = {} if after_requests is None else {"after_requests": after_requests}
+        return self._call("POST", "/ibm/revoke", body)
+
+    def ibm_stats(self) -> dict[str, Any]:
+        """Requests and 429s per endpoint, tokens issued / revoked, PUTs."""
+        return self._call("GET", "/ibm/stats")
+
+    def ibm_reset_stats(self) -> dict[str, Any]:
+        return self._call("POST", "/ibm/stats/reset")
+
+    def ibm_tokens(self) -> list[str]:
+        """Every IBM access token the sandbox issued since the last reset."""
+        return list(self._call("GET", "/ibm/tokens")["tokens"])
+
+    def expected_ibm(self) -> Iterator[dict[str, Any]]:
+        """Every IBM video the world knows, with ``listed``, ``rule``, ``expires_at``,
+        ``check_error``, ``malformed``, ``channel_id`` as of the simulated now."""
+        return self._ndjson("/ibm/videos")

@@ -14,7 +14,7 @@ from tests.uplynk_helpers import ROOT, new_warehouse
 
 def test_definitions_validate():
     proc = subprocess.run(
-        [sys.executable, "-m", "dagster", "definitions", "validate", "-m", "assets_defs"],
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -28,7 +28,7 @@ def mart_asset(name: str, deps: list[str], description: str) -> dg.AssetsDefinit
 assets = [
     mart_asset(
         "assets_expiring_soon",
-        ["uplynk_assets"],
+        ["uplynk_assets", "ibm_expirations"],
         "One row per asset, in any source system, that expires within the next 30 days.",
     ),
 ]

@@ -1,4 +1,4 @@
-"""Upsert throughput of the warehouse: ``python -m connector.warehouse.bench_upsert [--rows N]``.
+"""Upsert throughput of the warehouse: ``python bench/warehouse_upsert.py [--rows N]``.
 
 Scenarios (each batch in its own ``Warehouse.write()``: open file, BEGIN, MERGE, COMMIT,
 close, which includes DuckDB's checkpoint on close):
@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 import numpy as np
 import pyarrow as pa
 
-from .warehouse import Warehouse
+from connector.warehouse import Warehouse  # noqa: E402
 
 DDL = """
 CREATE TABLE IF NOT EXISTS raw.bench_assets (
@@ -60,7 +63,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         mig = Path(tmp) / "migrations"
         mig.mkdir()
-        core = Path(__file__).with_name("migrations") / "0001_core.sql"
+        core = Path(__file__).resolve().parent.parent / "connector/warehouse/migrations/0001_core.sql"
         (mig / "0001_core.sql").write_text(core.read_text())
         (mig / "0002_bench.sql").write_text(DDL)
         wh = Warehouse(Path(tmp) / "w.duckdb", Path(tmp) / "lake", migrations_dir=mig)

@@ -1,0 +1,59 @@
+"""protect_expiring_videos: set rule=never on IBM videos that must not be deleted.
+
+Dry run by default (logs and records what it would change in meta.ibm_protect_actions);
+run it for real with ``dry_run: false`` in the op config.
+"""
+
+
+import dagster as dg
+
+from assets_defs.ibm.resources import IbmResource
+from assets_defs.resources import WarehouseResource
+from connector.ibm import ProtectOptions, protect_ibm
+
+
+class ProtectConfig(dg.Config):
+    dry_run: bool = True
+    within_days: float = 7.0
+    concurrency: int = 8
+    now_ms: int | None = None  # override "now" (simulations); default: the clock
+
+
+@dg.op(out=dg.Out(dict))
+def protect_expiring_videos_op(
+    context: dg.OpExecutionContext,
+    config: ProtectConfig,
+    ibm: IbmResource,
+    warehouse: WarehouseResource,
+):
+    """Selects videos expiring within ``within_days`` that are live elsewhere (interim title
+    match, core.ibm_live_elsewhere) or requested in meta.ibm_protect_requests, and sets
+    rule=never on each (audit trail in meta.ibm_protect_actions)."""
+    options = ProtectOptions(
+        within_days=config.within_days,
+        dry_run=config.dry_run,
+        concurrency=config.concurrency,
+        now_ms=config.now_ms,
+    )
+    settings = None if config.dry_run else ibm.settings()
+    report = protect_ibm(settings, warehouse.get(), options, run_id=f"ibm-protect-{context.run.run_id[:8]}")
+    context.log.info(
+        f"ibm protect ({'dry run' if report.dry_run else 'real run'}): {report.selected} selected "
+        f"{report.by_reason}; results {report.results}"
+    )
+    yield dg.Output(
+        report.as_dict(),
+        metadata={
+            "dry_run": report.dry_run,
+            "selected": dg.MetadataValue.int(report.selected),
+            "by_reason": dg.MetadataValue.json(report.by_reason),
+            "results": dg.MetadataValue.json(report.results),
+            "requests": dg.MetadataValue.int(report.requests),
+        },
+    )
+
+
+@dg.job(description="Set rule=never on IBM videos expiring soon that are still live elsewhere, "
+        "or requested by a user. Dry run unless configured otherwise.")
+def protect_expiring_videos():
+    protect_expiring_videos_op()
