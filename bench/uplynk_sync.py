@@ -65,7 +65,9 @@ LIST_LIMIT = 100
 # ---------------------------------------------------------------------------------------
 
 
-def run_child(cmd: list[str], env: dict[str, str], log_prefix: Path, sandbox_proc=None) -> dict[str, Any]:
+def run_child(
+    cmd: list[str], env: dict[str, str], log_prefix: Path, sandbox_proc=None
+) -> dict[str, Any]:
     """Run ``cmd``; return wall/CPU seconds, peak RSS (this child only), exit code, stdout."""
     out_path = log_prefix.with_suffix(".stdout")
     err_path = log_prefix.with_suffix(".stderr")
@@ -151,7 +153,10 @@ def request_counts(sb) -> dict[str, Any]:
     for r in snap["requests"]:
         if r["vendor"] == "uplynk":
             by_path[r["path"].rsplit("/", 1)[-1]] += r["count"]
-    return {"requests": int(snap.get("by_vendor", {}).get("uplynk", 0)), "by_endpoint": dict(by_path)}
+    return {
+        "requests": int(snap.get("by_vendor", {}).get("uplynk", 0)),
+        "by_endpoint": dict(by_path),
+    }
 
 
 # ---------------------------------------------------------------------------------------
@@ -199,7 +204,9 @@ def _dlt_child(args: argparse.Namespace) -> int:
     config = {
         "client": {
             "base_url": os.environ["UPLYNK_BASE_URL"].rstrip("/") + "/",
-            "auth": UplynkSignedAuth(owner=os.environ["UPLYNK_OWNER"], api_key=os.environ["UPLYNK_API_KEY"]),
+            "auth": UplynkSignedAuth(
+                owner=os.environ["UPLYNK_OWNER"], api_key=os.environ["UPLYNK_API_KEY"]
+            ),
             "paginator": ShortPageOffsetPaginator(
                 limit=LIST_LIMIT, offset_param="skip", limit_param="limit", total_path=None
             ),
@@ -265,7 +272,11 @@ def _dlt_child(args: argparse.Namespace) -> int:
 
 
 def dlt_config_text(nesting: str) -> str:
-    n = "max_table_nesting=0 (lists/dicts kept as JSON)" if nesting == "0" else "default nesting (child tables)"
+    n = (
+        "max_table_nesting=0 (lists/dicts kept as JSON)"
+        if nesting == "0"
+        else "default nesting (child tables)"
+    )
     return (
         "dlt.sources.rest_api GET /api2/asset/list, signed-msg AuthBase, offset paginator "
         f"skip/limit={LIST_LIMIT} until a short page, data_selector=assets, primary_key=id, "
@@ -376,12 +387,26 @@ def summarize_profile(raw_path: Path, top: int = 15) -> dict[str, Any]:
                 names_by_tid[tid] = head.split(": ", 1)[1]
         frames = [f for f in parts if f and not f.startswith("process ")]
         if frames:
-            stacks.append((tid, [_frame_name(f) for f in frames], int(count), _frame_name(frames[-1], True)))
+            stacks.append(
+                (tid, [_frame_name(f) for f in frames], int(count), _frame_name(frames[-1], True))
+            )
     for tid, names, n, leaf_line in stacks:
         tname = names_by_tid.get(tid, tid)
-        key = "main" if tname == "MainThread" else ("pool" if "ThreadPoolExecutor" in tname or "asyncio" in tname else tname)
-        t = threads.setdefault(key, {"self": Counter(), "line": Counter(), "area": Counter(), "incl": Counter(),
-                                     "n": Counter()})
+        key = (
+            "main"
+            if tname == "MainThread"
+            else ("pool" if "ThreadPoolExecutor" in tname or "asyncio" in tname else tname)
+        )
+        t = threads.setdefault(
+            key,
+            {
+                "self": Counter(),
+                "line": Counter(),
+                "area": Counter(),
+                "incl": Counter(),
+                "n": Counter(),
+            },
+        )
         t["n"]["samples"] += n
         t["self"][names[-1]] += n
         area = _leaf_area(names)
@@ -395,9 +420,12 @@ def summarize_profile(raw_path: Path, top: int = 15) -> dict[str, Any]:
     main_n = threads.get("main", {}).get("n", Counter())["samples"] or 1
     out: dict[str, Any] = {"main_thread_samples": main_n, "threads": {}}
     for key, t in threads.items():
+
         def pct(c: Counter[str], k: int, _t=t) -> list[dict[str, Any]]:
-            return [{"function": f, "pct_of_wall": round(100 * v / main_n, 1), "samples": v}
-                    for f, v in c.most_common(k)]
+            return [
+                {"function": f, "pct_of_wall": round(100 * v / main_n, 1), "samples": v}
+                for f, v in c.most_common(k)
+            ]
 
         busy_self = Counter({f: v for f, v in t["self"].items() if not _is_idle(f)})
         out["threads"][key] = {
@@ -411,23 +439,51 @@ def summarize_profile(raw_path: Path, top: int = 15) -> dict[str, Any]:
     return out
 
 
-def run_profile(sb, workdir: Path, extra: list[str], rate: int) -> dict[str, Any]:
+def run_profile(
+    sb, workdir: Path, extra: list[str], rate: int, changes: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """py-spy record a connector full sync into a fresh warehouse; with ``changes``, then
+    advance the sandbox and record the incremental sync on that warehouse too."""
     pyspy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(pyspy).exists():
         return {"error": "py-spy not installed (pip install py-spy into the venv)"}
     workdir.mkdir(parents=True, exist_ok=True)
-    raw = workdir / "connector_full.pyspy.txt"
     env = connector_env(sb, workdir / "warehouse.duckdb", workdir / "lake")
-    sb.reset_stats()
-    cmd = [pyspy, "record", "--format", "raw", "--rate", str(rate), "--nonblocking", "--idle", "--threads", "-o", str(raw), "--",
-           *connector_cmd(extra)]
-    res = run_child(cmd, env, workdir / "pyspy", None)
-    summary = summarize_profile(raw)
-    summary.update({"wall_s": res["wall_s"], "raw_stacks": str(raw), "rate_hz": rate,
-                    "note": "py-spy --idle --threads: every thread sampled every tick; % = share of the "
-                            "main thread's samples (= wall time); 'idle' = event loop in select / pool "
-                            "thread waiting for work; native DuckDB/Arrow time shows as its Python caller"})
-    return summary
+    note = (
+        "py-spy --idle --threads: every thread sampled every tick; % = share of the main thread's "
+        "samples (= wall time); 'idle' = event loop in select / pool thread waiting for work; native "
+        "DuckDB/Arrow/orjson time shows as its Python caller"
+    )
+
+    def record(name: str) -> dict[str, Any]:
+        raw = workdir / f"connector_{name}.pyspy.txt"
+        cmd = [
+            pyspy,
+            "record",
+            "--format",
+            "raw",
+            "--rate",
+            str(rate),
+            "--nonblocking",
+            "--idle",
+            "--threads",
+            "-o",
+            str(raw),
+            "--",
+            *connector_cmd(extra),
+        ]
+        res = run_child(cmd, env, workdir / f"pyspy_{name}", None)
+        summary = summarize_profile(raw)
+        summary.update(
+            {"wall_s": res["wall_s"], "raw_stacks": str(raw), "rate_hz": rate, "note": note}
+        )
+        return summary
+
+    out = record("full")
+    if changes:
+        sb.advance(600, **changes)
+        out["incremental"] = record("incremental")
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -435,14 +491,34 @@ def run_profile(sb, workdir: Path, extra: list[str], rate: int) -> dict[str, Any
 # ---------------------------------------------------------------------------------------
 
 
-def run_connector_phase(sb, warehouse: Path, lake: Path, extra: list[str], log_prefix: Path, sandbox_proc) -> dict[str, Any]:
+def run_connector_phase(
+    sb, warehouse: Path, lake: Path, extra: list[str], log_prefix: Path, sandbox_proc
+) -> dict[str, Any]:
     sb.reset_stats()
-    res = run_child(connector_cmd(extra), connector_env(sb, warehouse, lake), log_prefix, sandbox_proc)
+    res = run_child(
+        connector_cmd(extra), connector_env(sb, warehouse, lake), log_prefix, sandbox_proc
+    )
     res.update(request_counts(sb))
     report = res.pop("last_json") or {}
-    res["report"] = {k: report.get(k) for k in (
-        "inserted", "updated", "unchanged", "deleted", "rejected", "changes", "feed_pages", "list_pages",
-        "assets_fetched", "checkpoints", "reconciled", "requests", "retries", "elapsed_s")}
+    res["report"] = {
+        k: report.get(k)
+        for k in (
+            "inserted",
+            "updated",
+            "unchanged",
+            "deleted",
+            "rejected",
+            "changes",
+            "feed_pages",
+            "list_pages",
+            "assets_fetched",
+            "checkpoints",
+            "reconciled",
+            "requests",
+            "retries",
+            "elapsed_s",
+        )
+    }
     res["sync_elapsed_s"] = report.get("elapsed_s")
     res.update(count_connector_rows(warehouse))
     return res
@@ -457,17 +533,27 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--assets", type=int, default=1_000_000)
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--json", action="store_true", help="print all figures as one JSON object, last line")
+    p.add_argument(
+        "--json", action="store_true", help="print all figures as one JSON object, last line"
+    )
     p.add_argument("--creates", type=int, default=100)
     p.add_argument("--updates", type=int, default=800)
     p.add_argument("--deletes", type=int, default=100)
     p.add_argument("--advance-seconds", type=float, default=600.0)
-    p.add_argument("--connector-args", default="", help="extra CLI args for `python -m connector sync uplynk`")
+    p.add_argument(
+        "--connector-args", default="", help="extra CLI args for `python -m connector sync uplynk`"
+    )
     p.add_argument("--skip-dlt", action="store_true")
-    p.add_argument("--dlt-default-nesting", action="store_true", help="also run dlt with its default nesting")
-    p.add_argument("--profile", action="store_true", help="also profile a connector full sync with py-spy")
+    p.add_argument(
+        "--dlt-default-nesting", action="store_true", help="also run dlt with its default nesting"
+    )
+    p.add_argument(
+        "--profile", action="store_true", help="also profile a connector full sync with py-spy"
+    )
     p.add_argument("--profile-rate", type=int, default=100)
-    p.add_argument("--workdir", default=None, help="where warehouses, lakes and logs go (default: a temp dir)")
+    p.add_argument(
+        "--workdir", default=None, help="where warehouses, lakes and logs go (default: a temp dir)"
+    )
     p.add_argument("--keep", action="store_true", help="keep the work dir")
     # internal: the dlt child process
     p.add_argument("--dlt-child", action="store_true", help=argparse.SUPPRESS)
@@ -493,16 +579,25 @@ def main(argv: list[str] | None = None) -> int:
         "connector_cmd": shlex.join(["python", "-m", "connector", "sync", "uplynk", *extra]),
         "workdir": str(work),
     }
-    log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else (lambda *a: print(*a, flush=True))
+    log = (
+        (lambda *a: print(*a, file=sys.stderr, flush=True))
+        if args.json
+        else (lambda *a: print(*a, flush=True))
+    )
     try:
         t = time.perf_counter()
         with SandboxProcess(seed=args.seed, assets=args.assets, startup_timeout=1800) as sb:
             sandbox_proc = psutil.Process(sb.pid)
             world = sb.world()
-            out["sandbox"] = {"start_s": round(time.perf_counter() - t, 1), "live_assets": world["live"],
-                              "rss_mb": round(sandbox_proc.memory_info().rss / MB)}
-            log(f"sandbox up in {out['sandbox']['start_s']} s: {world['live']:,} live assets "
-                f"({world['assets']:,} generated), RSS {out['sandbox']['rss_mb']} MB")
+            out["sandbox"] = {
+                "start_s": round(time.perf_counter() - t, 1),
+                "live_assets": world["live"],
+                "rss_mb": round(sandbox_proc.memory_info().rss / MB),
+            }
+            log(
+                f"sandbox up in {out['sandbox']['start_s']} s: {world['live']:,} live assets "
+                f"({world['assets']:,} generated), RSS {out['sandbox']['rss_mb']} MB"
+            )
             _warm_sandbox(sb)
 
             conn_dir = work / "connector"
@@ -514,22 +609,35 @@ def main(argv: list[str] | None = None) -> int:
             full["warehouse_mb"] = round(du_mb(wh), 1)
             full["lake_mb"] = round(du_mb(lake), 1)
             out["connector_full"] = full
-            log(f"  {full['wall_s']:.1f} s, {full['rows']:,} rows, peak RSS {full['peak_rss_mb']:.0f} MB")
+            log(
+                f"  {full['wall_s']:.1f} s, {full['rows']:,} rows, peak RSS {full['peak_rss_mb']:.0f} MB"
+            )
 
-            adv = sb.advance(args.advance_seconds, creates=args.creates, updates=args.updates, deletes=args.deletes)
+            adv = sb.advance(
+                args.advance_seconds,
+                creates=args.creates,
+                updates=args.updates,
+                deletes=args.deletes,
+            )
             n_changes = args.creates + args.updates + args.deletes
-            log(f"connector incremental sync ({n_changes:,} changes: {args.creates} creates, "
-                f"{args.updates} updates, {args.deletes} deletes) ...")
+            log(
+                f"connector incremental sync ({n_changes:,} changes: {args.creates} creates, "
+                f"{args.updates} updates, {args.deletes} deletes) ..."
+            )
             inc = run_connector_phase(sb, wh, lake, extra, conn_dir / "incremental", sandbox_proc)
             inc["changes_made"] = n_changes
             inc["advance"] = {k: v for k, v in adv.items() if not isinstance(v, list)}
             inc["table_rows"] = inc["rows"]
             rep = inc["report"]
-            inc["rows"] = sum(rep.get(k) or 0 for k in ("inserted", "updated", "deleted"))  # rows written
+            inc["rows"] = sum(
+                rep.get(k) or 0 for k in ("inserted", "updated", "deleted")
+            )  # rows written
             _rates(inc)
             inc["share_of_full_wall_pct"] = 100 * inc["wall_s"] / full["wall_s"]
             if inc.get("sync_elapsed_s") and full.get("sync_elapsed_s"):
-                inc["share_of_full_elapsed_pct"] = 100 * inc["sync_elapsed_s"] / full["sync_elapsed_s"]
+                inc["share_of_full_elapsed_pct"] = (
+                    100 * inc["sync_elapsed_s"] / full["sync_elapsed_s"]
+                )
             out["connector_incremental"] = inc
             log(f"  {inc['wall_s']:.2f} s ({inc['share_of_full_wall_pct']:.1f}% of full)")
 
@@ -537,15 +645,25 @@ def main(argv: list[str] | None = None) -> int:
                 nestings = ["0"] + (["default"] if args.dlt_default_nesting else [])
                 for nesting in nestings:
                     key = "dlt" if nesting == "0" else "dlt_default_nesting"
-                    log(f"dlt rest_api full load ({'max_table_nesting=0' if nesting == '0' else 'default nesting'}) ...")
+                    log(
+                        f"dlt rest_api full load ({'max_table_nesting=0' if nesting == '0' else 'default nesting'}) ..."
+                    )
                     d = run_dlt(sb, work / key, nesting, sandbox_proc)
                     _rates(d)
                     out[key] = d
-                    log(f"  {d['wall_s']:.1f} s, {d['rows']:,} rows, peak RSS {d['peak_rss_mb']:.0f} MB")
+                    log(
+                        f"  {d['wall_s']:.1f} s, {d['rows']:,} rows, peak RSS {d['peak_rss_mb']:.0f} MB"
+                    )
 
             if args.profile:
                 log("profiling a connector full sync with py-spy ...")
-                out["profile"] = run_profile(sb, work / "profile", extra, args.profile_rate)
+                out["profile"] = run_profile(
+                    sb,
+                    work / "profile",
+                    extra,
+                    args.profile_rate,
+                    {"creates": args.creates, "updates": args.updates, "deletes": args.deletes},
+                )
             out["sandbox"]["rss_mb_end"] = round(sandbox_proc.memory_info().rss / MB)
     except Exception as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
@@ -573,8 +691,14 @@ def _warm_sandbox(sb) -> None:
 
     base, owner, key = sb.env["UPLYNK_BASE_URL"], sb.env["UPLYNK_OWNER"], sb.env["UPLYNK_API_KEY"]
     with httpx.Client(timeout=600) as c:
-        c.get(f"{base}/api2/asset/list", params=sign_params({"skip": 0, "limit": 1}, owner=owner, api_key=key))
-        c.get(f"{base}/api2/asset/changes", params=sign_params({"start": sb.now_ms()}, owner=owner, api_key=key))
+        c.get(
+            f"{base}/api2/asset/list",
+            params=sign_params({"skip": 0, "limit": 1}, owner=owner, api_key=key),
+        )
+        c.get(
+            f"{base}/api2/asset/changes",
+            params=sign_params({"start": sb.now_ms()}, owner=owner, api_key=key),
+        )
 
 
 def evaluate_targets(out: dict[str, Any]) -> list[dict[str, Any]]:
@@ -582,65 +706,110 @@ def evaluate_targets(out: dict[str, Any]) -> list[dict[str, Any]]:
     t: list[dict[str, Any]] = []
     if d:
         speed = d["wall_s"] / full["wall_s"]
-        t.append({"target": "full sync >= 3x dlt speed (same catalog, wall time)", "value": round(speed, 2),
-                  "pass": speed >= 3.0})
-        t.append({"target": "full sync peak RSS < dlt peak RSS",
-                  "value": f"{full['peak_rss_mb']:.0f} MB vs {d['peak_rss_mb']:.0f} MB",
-                  "pass": full["peak_rss_mb"] < d["peak_rss_mb"]})
-    t.append({"target": "incremental < 5% of full (process wall time)",
-              "value": f"{inc['share_of_full_wall_pct']:.1f}%", "pass": inc["share_of_full_wall_pct"] < 5.0})
+        t.append(
+            {
+                "target": "full sync >= 3x dlt speed (same catalog, wall time)",
+                "value": round(speed, 2),
+                "pass": speed >= 3.0,
+            }
+        )
+        t.append(
+            {
+                "target": "full sync peak RSS < dlt peak RSS",
+                "value": f"{full['peak_rss_mb']:.0f} MB vs {d['peak_rss_mb']:.0f} MB",
+                "pass": full["peak_rss_mb"] < d["peak_rss_mb"],
+            }
+        )
+    t.append(
+        {
+            "target": "incremental < 5% of full (process wall time)",
+            "value": f"{inc['share_of_full_wall_pct']:.1f}%",
+            "pass": inc["share_of_full_wall_pct"] < 5.0,
+        }
+    )
     if "share_of_full_elapsed_pct" in inc:
-        t.append({"target": "incremental < 5% of full (sync's own elapsed_s, no interpreter start)",
-                  "value": f"{inc['share_of_full_elapsed_pct']:.1f}%", "pass": inc["share_of_full_elapsed_pct"] < 5.0})
+        t.append(
+            {
+                "target": "incremental < 5% of full (sync's own elapsed_s, no interpreter start)",
+                "value": f"{inc['share_of_full_elapsed_pct']:.1f}%",
+                "pass": inc["share_of_full_elapsed_pct"] < 5.0,
+            }
+        )
     peak = max(full["peak_rss_mb"], inc["peak_rss_mb"])
-    t.append({"target": f"connector peak RSS < 1 GB (at {out['assets']:,} assets)", "value": f"{peak:.0f} MB",
-              "pass": peak < 1024})
+    t.append(
+        {
+            "target": f"connector peak RSS < 1 GB (at {out['assets']:,} assets)",
+            "value": f"{peak:.0f} MB",
+            "pass": peak < 1024,
+        }
+    )
     return t
 
 
 def print_table(out: dict[str, Any], log) -> None:
     full, inc = out["connector_full"], out["connector_incremental"]
     rows = [("connector full", full), ("connector incremental", inc)]
-    for key, label in (("dlt", "dlt rest_api (nesting=0)"), ("dlt_default_nesting", "dlt rest_api (default nesting)")):
+    for key, label in (
+        ("dlt", "dlt rest_api (nesting=0)"),
+        ("dlt_default_nesting", "dlt rest_api (default nesting)"),
+    ):
         if key in out:
             rows.append((label, out[key]))
     log("")
-    log(f"Uplynk sync benchmark: {out['assets']:,} assets (seed {out['seed']}), "
-        f"{out['machine']['cpus']} CPUs, sandbox on the same machine")
+    log(
+        f"Uplynk sync benchmark: {out['assets']:,} assets (seed {out['seed']}), "
+        f"{out['machine']['cpus']} CPUs, sandbox on the same machine"
+    )
     hdr = f"{'run':32} {'seconds':>8} {'rows':>10} {'rows/s':>9} {'requests':>9} {'req/s':>7} {'peak RSS MB':>12} {'CPU s':>7} {'sandbox CPU s':>14}"
     log(hdr)
     log("-" * len(hdr))
     for label, r in rows:
-        log(f"{label:32} {r['wall_s']:8.2f} {r['rows']:10,} {r['rows_per_s']:9,.0f} {r['requests']:9,} "
-            f"{r['requests_per_s']:7,.0f} {r['peak_rss_mb']:12,.0f} {r['cpu_s']:7.1f} {r['sandbox_cpu_s'] or 0:14.1f}")
+        log(
+            f"{label:32} {r['wall_s']:8.2f} {r['rows']:10,} {r['rows_per_s']:9,.0f} {r['requests']:9,} "
+            f"{r['requests_per_s']:7,.0f} {r['peak_rss_mb']:12,.0f} {r['cpu_s']:7.1f} {r['sandbox_cpu_s'] or 0:14.1f}"
+        )
     log("")
-    log(f"connector full: {full['live_rows']:,} live + {full['rows'] - full['live_rows']:,} tombstones; "
+    log(
+        f"connector full: {full['live_rows']:,} live + {full['rows'] - full['live_rows']:,} tombstones; "
         f"sync elapsed {full['sync_elapsed_s']} s (process wall {full['wall_s']:.2f} s); "
-        f"requests by endpoint {full['by_endpoint']}; lake {full['lake_mb']} MB, warehouse {full['warehouse_mb']} MB")
+        f"requests by endpoint {full['by_endpoint']}; lake {full['lake_mb']} MB, warehouse {full['warehouse_mb']} MB"
+    )
     rep = inc["report"]
-    log(f"incremental (rows = rows written): {inc['changes_made']:,} changes -> inserted {rep['inserted']}, updated {rep['updated']}, "
+    log(
+        f"incremental (rows = rows written): {inc['changes_made']:,} changes -> inserted {rep['inserted']}, updated {rep['updated']}, "
         f"deleted {rep['deleted']}, unchanged {rep['unchanged']}; {inc['wall_s']:.2f} s wall "
         f"({inc['share_of_full_wall_pct']:.1f}% of full), sync elapsed {inc['sync_elapsed_s']} s "
-        f"({inc.get('share_of_full_elapsed_pct', float('nan')):.1f}% of full's); requests {inc['by_endpoint']}")
+        f"({inc.get('share_of_full_elapsed_pct', float('nan')):.1f}% of full's); requests {inc['by_endpoint']}"
+    )
     if "dlt" in out:
         d = out["dlt"]
         log(f"dlt config: {d['config']}")
-        log(f"dlt phases: extract {d['extract_s']} s, normalize {d['normalize_s']} s, load {d['load_s']} s; "
-            f"dlt {d.get('dlt_version')}")
-        log(f"ratio connector speed / dlt speed: {d['wall_s'] / full['wall_s']:.2f}x (wall time, same catalog); "
+        log(
+            f"dlt phases: extract {d['extract_s']} s, normalize {d['normalize_s']} s, load {d['load_s']} s; "
+            f"dlt {d.get('dlt_version')}"
+        )
+        log(
+            f"ratio connector speed / dlt speed: {d['wall_s'] / full['wall_s']:.2f}x (wall time, same catalog); "
             f"rows/s ratio {full['rows_per_s'] / d['rows_per_s']:.2f}x; "
-            f"peak RSS {full['peak_rss_mb']:.0f} MB vs {d['peak_rss_mb']:.0f} MB")
+            f"peak RSS {full['peak_rss_mb']:.0f} MB vs {d['peak_rss_mb']:.0f} MB"
+        )
     if "dlt_default_nesting" in out:
         d2 = out["dlt_default_nesting"]
-        log(f"dlt default nesting: {d2['wall_s']:.1f} s, peak {d2['peak_rss_mb']:.0f} MB, tables {d2.get('tables')}")
+        log(
+            f"dlt default nesting: {d2['wall_s']:.1f} s, peak {d2['peak_rss_mb']:.0f} MB, tables {d2.get('tables')}"
+        )
     prof = out.get("profile")
     if prof and "threads" in prof:
         log("")
-        log(f"py-spy profile of a connector full sync ({prof['wall_s']:.1f} s wall under py-spy, {prof['rate_hz']} Hz)")
+        log(
+            f"py-spy profile of a connector full sync ({prof['wall_s']:.1f} s wall under py-spy, {prof['rate_hz']} Hz)"
+        )
         log(f"  {prof['note']}; raw stacks: {prof['raw_stacks']}")
         for key, t in sorted(prof["threads"].items(), key=lambda kv: -kv[1]["samples"]):
-            log(f"  thread {key}: busy {t['busy_pct_of_wall']}% of wall; by area: "
-                + ", ".join(f"{e['function']} {e['pct_of_wall']}%" for e in t["by_area"][:8]))
+            log(
+                f"  thread {key}: busy {t['busy_pct_of_wall']}% of wall; by area: "
+                + ", ".join(f"{e['function']} {e['pct_of_wall']}%" for e in t["by_area"][:8])
+            )
             log("    top self (busy) time:")
             for e in t["self_top"][:12]:
                 log(f"      {e['pct_of_wall']:5.1f}%  {e['function']}")
@@ -650,6 +819,29 @@ def print_table(out: dict[str, Any], log) -> None:
             log("    connector functions, inclusive (busy) time:")
             for e in t["connector_inclusive_top"][:12]:
                 log(f"      {e['pct_of_wall']:5.1f}%  {e['function']}")
+        inc = prof.get("incremental")
+        if inc:
+            log(
+                f"  incremental sync under py-spy ({inc['wall_s']:.2f} s wall): raw stacks {inc['raw_stacks']}"
+            )
+            for key, t in sorted(inc["threads"].items(), key=lambda kv: -kv[1]["samples"]):
+                log(
+                    f"  thread {key}: busy {t['busy_pct_of_wall']}% of wall; by area: "
+                    + ", ".join(f"{e['function']} {e['pct_of_wall']}%" for e in t["by_area"][:8])
+                )
+                log(
+                    "    connector functions, inclusive (busy) time: "
+                    + "; ".join(
+                        f"{e['function']} {e['pct_of_wall']}%"
+                        for e in t["connector_inclusive_top"][:10]
+                    )
+                )
+                log(
+                    "    hottest lines: "
+                    + "; ".join(
+                        f"{e['function']} {e['pct_of_wall']}%" for e in t["self_top_lines"][:6]
+                    )
+                )
     elif prof:
         log(f"profile: {prof.get('error')}")
     log("")

@@ -76,7 +76,7 @@ WHERE v.removed_at IS NULL
 
 def load_candidates(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """(video_id, rule, expires_at_ms, checked_at_ms) of every video not removed."""
-    return con.execute(CANDIDATES_SQL).fetch_arrow_table()
+    return con.execute(CANDIDATES_SQL).to_arrow_table()
 
 
 def _int_column(table: pa.Table, name: str) -> tuple[np.ndarray, np.ndarray]:
