@@ -54,12 +54,14 @@ def valid_asset_id(value: object) -> bool:
 
 def _epoch_ms(record: dict, name: str, *, required: bool) -> int | None:
     value = record.get(name)
-    if value is None or (value == 0 and not required):
+    if value is None:
         if required:
             raise ValueError(f"{name} is missing")
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{name} is not an integer epoch in ms: {value!r}")
+    if value == 0 and not required:
+        return None
     if value <= 0:
         raise ValueError(f"{name} is not a positive epoch in ms: {value!r}")
     return value
@@ -118,16 +120,88 @@ def record_id_of(record: Any) -> str | None:
     return None
 
 
+def _epoch_ok(value: object) -> bool:
+    return value is None or (type(value) is int and value >= 0)
+
+
+def _str_ok(value: object) -> bool:
+    return value is None or type(value) is str
+
+
+def fast_asset_row(record: Any) -> tuple | None:
+    """:func:`asset_row` for a record that is valid, None for any that is not.
+
+    The hot path of a full listing: the same rules as :func:`asset_row` checked in a
+    handful of comparisons; a None sends the record through :func:`asset_row` to get the
+    reason it is rejected.
+    """
+    if type(record) is not dict:
+        return None
+    get = record.get
+    asset_id = get("id")
+    created = get("created")
+    duration = get("duration")
+    lastmod = get("lastmod")
+    deleted = get("deleted")
+    autoexpire = get("autoexpire")
+    external_id = get("external_id")
+    desc = get("desc")
+    state = get("state")
+    job_type = get("job_type")
+    meta = get("meta")
+    mp4_url = get("mp4_url")
+    thumb_url = get("thumb_url")
+    if not (
+        type(asset_id) is str
+        and _ASSET_ID.fullmatch(asset_id) is not None
+        and type(created) is int
+        and created > 0
+        and (duration is None or ((type(duration) is float or type(duration) is int) and duration >= 0))
+        and _epoch_ok(lastmod)
+        and _epoch_ok(deleted)
+        and _epoch_ok(autoexpire)
+        and _str_ok(external_id)
+        and _str_ok(desc)
+        and _str_ok(state)
+        and _str_ok(job_type)
+        and _str_ok(mp4_url)
+        and _str_ok(thumb_url)
+        and (meta is None or type(meta) is dict)
+    ):
+        return None
+    deleted = deleted or None
+    return (
+        asset_id,
+        external_id or None,
+        desc,
+        None if duration is None else float(duration),
+        created,
+        lastmod or None,
+        deleted,
+        autoexpire or None,
+        state,
+        job_type,
+        None if meta is None else orjson.dumps(meta, option=orjson.OPT_SORT_KEYS).decode(),
+        mp4_url,
+        thumb_url,
+        None if deleted is None else "feed",
+    )
+
+
 def normalize_assets(records: Iterable[Any]) -> tuple[list[tuple], list[Reject]]:
     """Split records into schema rows and rejects (with the reason)."""
     rows: list[tuple] = []
     rejects: list[Reject] = []
     append = rows.append
     for record in records:
-        try:
-            append(asset_row(record))
-        except ValueError as exc:
-            rejects.append(Reject(record_id_of(record), str(exc), record))
+        row = fast_asset_row(record)
+        if row is None:
+            try:
+                row = asset_row(record)
+            except ValueError as exc:
+                rejects.append(Reject(record_id_of(record), str(exc), record))
+                continue
+        append(row)
     return rows, rejects
 
 
@@ -136,8 +210,5 @@ def rows_to_table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
     arrays = []
     for values, fld in zip(columns, schema, strict=True):
-        if pa.types.is_timestamp(fld.type):
-            arrays.append(pa.array(values, type=pa.int64()).cast(fld.type))
-        else:
-            arrays.append(pa.array(values, type=fld.type))
+        arrays.append(pa.array(values, type=fld.type))  # ints become ms timestamps directly
     return pa.Table.from_arrays(arrays, schema=schema)
