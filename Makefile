@@ -32,6 +32,7 @@ format: $(STAMP)
 
 bench: $(STAMP)  ## benchmarks (large catalogs; minutes)
 	$(PY) bench/uplynk_sync.py
+	$(PY) bench/ibm_expirations.py
 
 clean:
 	rm -rf data/warehouse.duckdb* data/lake data/dagster_home

@@ -22,11 +22,19 @@ def main(argv: list[str] | None = None) -> int:
     sync.add_argument("--full-refresh", action="store_true", help="force a full listing")
     sync.add_argument("--checkpoint-pages", type=int, default=None)
     sync.add_argument("--checkpoint-rows", type=int, default=None)
-    sync.add_argument("--concurrency", type=int, default=8)
+    sync.add_argument("--concurrency", type=int, default=None, help="default: 8 uplynk, 64 ibm")
     sync.add_argument(
         "--slow-transport", action="store_true", help="httpx's default transport instead of aiohttp's"
     )
+    sync.add_argument("--horizon-days", type=float, default=30.0, help="ibm refresh policy")
+    sync.add_argument("--staleness-days", type=float, default=7.0, help="ibm refresh policy")
+    sync.add_argument("--run-interval-hours", type=float, default=1.0, help="ibm refresh policy")
     sync.add_argument("-v", "--verbose", action="store_true")
+    protect = sub.add_parser("protect", help="ibm: set rule=never on videos that must be kept")
+    protect.add_argument("source", choices=["ibm"])
+    protect.add_argument("--apply", action="store_true", help="really change (default: dry run)")
+    protect.add_argument("--within-days", type=float, default=7.0)
+    protect.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -54,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.checkpoint_rows:
             ibm_options.checkpoint_rows = args.checkpoint_rows
-        print(orjson.dumps(sync_ibm(options=ibm_options).as_dict()).decode())
+        report = sync_ibm(options=ibm_options, fast_transport=not args.slow_transport)
+        print(orjson.dumps(report.as_dict()).decode())
         return 0
 
     if args.source == "uplynk":
@@ -67,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             options.checkpoint_rows = args.checkpoint_rows
             options.listing_checkpoint_rows = args.checkpoint_rows
         report = sync_uplynk(
-            options=options, concurrency=args.concurrency, fast_transport=not args.slow_transport
+            options=options, concurrency=args.concurrency or 8, fast_transport=not args.slow_transport
         )
         print(orjson.dumps(report.as_dict()).decode())
     return 0

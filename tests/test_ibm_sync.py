@@ -128,7 +128,7 @@ def test_refresh_policy_selects_exactly_the_right_videos_over_simulated_days(fre
     policy = RefreshPolicy(horizon_days=20, staleness_days=3, run_interval_hours=24)  # 3 runs / budget
     wh = new_warehouse(tmp_path)
     run_ibm(fresh_sandbox, wh, policy=policy)
-    for day in range(1, 8):
+    for day in range(1, 6):
         fresh_sandbox.advance(seconds=DAY_S, creates=15, deletes=10)
         now = fresh_sandbox.now_ms()
         run_ibm(fresh_sandbox, wh, now_ms=now, policy=policy, check_expirations=False)  # listing only

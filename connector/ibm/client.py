@@ -113,7 +113,9 @@ class IbmClient:
         base = settings.api_url.rstrip("/")
         self._base = urlsplit(base)
         self.listing_limiter = RateLimiter(listing_rate)
-        self.expiration_limiter = RateLimiter(expiration_rate)
+        # burst: requests delayed by a busy event loop may catch up (the window guard still
+        # keeps each window under the server budget)
+        self.expiration_limiter = RateLimiter(expiration_rate, burst=max(1, self.concurrency // 4))
         self._listing = AsyncHttpClient(
             base,
             vendor="ibm",
