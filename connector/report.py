@@ -15,6 +15,16 @@ def _fmt_ms(value: object) -> str:
     return str(value)
 
 
+def _cell(value: object, width: int = 36) -> str:
+    if isinstance(value, datetime):
+        text = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    elif isinstance(value, float):
+        text = f"{value:.1f}"
+    else:
+        text = "" if value is None else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def warehouse_summary(warehouse: Warehouse | None = None, *, preview_rows: int = 5) -> str:
     warehouse = warehouse or Warehouse.from_env()
     lines: list[str] = [f"warehouse: {warehouse.path}"]
@@ -33,9 +43,22 @@ def warehouse_summary(warehouse: Warehouse | None = None, *, preview_rows: int =
             cursor = state.get("cursor_ms") if isinstance(state, dict) else None
             extra = {k: v for k, v in (state or {}).items() if k not in ("cursor_ms", "boundary")}
             lines.append(f"  {stream:<10} cursor={_fmt_ms(cursor) if cursor else '-'} {orjson.dumps(extra).decode()[:120]}")
-        views = [t for t in tables if t[0] == "marts"]
-        for schema, name in views[:2]:
-            lines.append(f"{schema}.{name} (first {preview_rows} rows):")
-            rel = con.sql(f'SELECT * FROM "{schema}"."{name}" LIMIT {preview_rows}')
-            lines.append(str(rel))
+        lines.append("latest run per stream:")
+        for stream, status, finished, ins, upd, dele, rej, cursor in con.execute(
+            "SELECT stream, status, finished_at, rows_inserted, rows_updated, rows_deleted, "
+            "rows_rejected, cursor_after FROM meta.runs "
+            "QUALIFY row_number() OVER (PARTITION BY stream ORDER BY started_at DESC) = 1 ORDER BY stream"
+        ).fetchall():
+            lines.append(
+                f"  {stream:<10} {status:<7} {_cell(finished)}  +{ins} ~{upd} -{dele} rejected {rej}"
+                f"  cursor_after={_cell(cursor, 60)}"
+            )
+        for schema, name in [t for t in tables if t[0] == "marts"]:
+            lines.append(f"{schema}.{name}, first {preview_rows} rows:")
+            cur = con.execute(f'SELECT * FROM "{schema}"."{name}" LIMIT {preview_rows}')
+            header = [d[0] for d in cur.description]
+            rows = [[_cell(v) for v in row] for row in cur.fetchall()]
+            widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+            lines.append("  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+            lines.extend("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
     return "\n".join(lines)

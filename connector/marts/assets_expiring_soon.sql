@@ -14,7 +14,7 @@ SELECT
     a.external_id,
     a.title,
     a.autoexpire_at                            AS expires_at,
-    date_diff('hour', now(), a.autoexpire_at) / 24.0 AS days_left
+    round((epoch(a.autoexpire_at) - epoch(now())) / 86400, 2) AS days_left
 FROM raw.uplynk_assets AS a
 WHERE a.deleted_at IS NULL
   AND a.autoexpire_at > now()
@@ -26,7 +26,7 @@ SELECT
     NULL                                       AS external_id,
     v.title,
     e.expires_at,
-    date_diff('hour', now(), e.expires_at) / 24.0 AS days_left
+    round((epoch(e.expires_at) - epoch(now())) / 86400, 2) AS days_left
 FROM raw.ibm_expirations AS e
 JOIN raw.ibm_videos AS v USING (video_id)
 WHERE v.removed_at IS NULL
