@@ -302,30 +302,25 @@ class IbmSync:
         report.responses_429 = m.responses_429
         report.reauths = m.reauths
         report.tokens_fetched = self.client.tokens.fetched
-        try:
-            with self.warehouse.write() as tx:
-                tx.record_run(
-                    RunRecord(
-                        run_id=report.run_id,
-                        stream=STREAM,
-                        started_at=utc_from_ms(started_at),
-                        finished_at=utc_from_ms(now_ms()),
-                        status="ok" if error is None else "failed",
-                        rows_inserted=report.videos_inserted,
-                        rows_updated=report.videos_updated + report.expirations_checked,
-                        rows_deleted=report.videos_removed,
-                        rows_rejected=report.rejected,
-                        cursor_before=None,
-                        cursor_after={"now_ms": report.now_ms, "checked": report.checked_by_reason},
-                        requests=report.requests,
-                        retries=report.retries,
-                        error=None
-                        if error is None
-                        else self.client.redactor.redact(f"{type(error).__name__}: {error}"),
-                    )
-                )
-        except Exception:  # the run log must never hide the run's own error
-            log.exception("could not record the run in meta.runs")
+        self.warehouse.log_run(
+            RunRecord(
+                run_id=report.run_id,
+                stream=STREAM,
+                started_at=utc_from_ms(started_at),
+                finished_at=utc_from_ms(now_ms()),
+                status="ok" if error is None else "failed",
+                rows_inserted=report.videos_inserted,
+                rows_updated=report.videos_updated + report.expirations_checked,
+                rows_deleted=report.videos_removed,
+                rows_rejected=report.rejected,
+                cursor_before=None,
+                cursor_after={"now_ms": report.now_ms, "checked": report.checked_by_reason},
+                requests=report.requests,
+                retries=report.retries,
+                error=None if error is None else f"{type(error).__name__}: {error}",
+            ),
+            self.client.redactor.redact,
+        )
 
 
 __all__ = ["IbmSync", "SyncOptions", "SyncReport", "write_expirations"]

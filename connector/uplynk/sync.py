@@ -457,25 +457,22 @@ class UplynkSync:
         report.retries = metrics.retries
         report.responses_429 = metrics.responses_429
         report.bytes_received = metrics.bytes_received
-        try:
-            with self.warehouse.write() as tx:
-                tx.record_run(
-                    RunRecord(
-                        run_id=report.run_id,
-                        stream=STREAM,
-                        started_at=utc_from_ms(started_at),
-                        finished_at=utc_from_ms(now_ms()),
-                        status="ok" if error is None else "failed",
-                        rows_inserted=report.inserted,
-                        rows_updated=report.updated,
-                        rows_deleted=report.deleted,
-                        rows_rejected=report.rejected,
-                        cursor_before=report.cursor_before,
-                        cursor_after=report.cursor_after,
-                        requests=report.requests,
-                        retries=report.retries,
-                        error=None if error is None else self.client.redactor.redact(f"{type(error).__name__}: {error}"),
-                    )
-                )
-        except Exception:  # the run log must never hide the run's own error
-            log.exception("could not record the run in meta.runs")
+        self.warehouse.log_run(
+            RunRecord(
+                run_id=report.run_id,
+                stream=STREAM,
+                started_at=utc_from_ms(started_at),
+                finished_at=utc_from_ms(now_ms()),
+                status="ok" if error is None else "failed",
+                rows_inserted=report.inserted,
+                rows_updated=report.updated,
+                rows_deleted=report.deleted,
+                rows_rejected=report.rejected,
+                cursor_before=report.cursor_before,
+                cursor_after=report.cursor_after,
+                requests=report.requests,
+                retries=report.retries,
+                error=None if error is None else f"{type(error).__name__}: {error}",
+            ),
+            self.client.redactor.redact,
+        )

@@ -10,6 +10,7 @@ turn; the lock is held from open to close.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import threading
@@ -31,6 +32,8 @@ from . import upsert as _upsert
 from .rejects import Reject
 from .runs import RunRecord
 from .upsert import UpsertCounts
+
+log = logging.getLogger(__name__)
 
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 DEFAULT_LAKE = "data/lake"
@@ -245,6 +248,17 @@ class Warehouse:
                 con.close()
             self._migrated = True
         return applied
+
+    def log_run(self, record: RunRecord, redact: Callable[[str], str] | None = None) -> bool:
+        """Record a finished run in meta.runs; never raises (the run log must not hide the
+        run's own error). Returns whether it was written."""
+        try:
+            with self.write() as tx:
+                tx.record_run(record, redact)
+            return True
+        except Exception:
+            log.exception("could not record run %s in meta.runs", record.run_id)
+            return False
 
     def recover_lake(self, stream: str) -> list[Path]:
         """Delete the stream's ``*.tmp`` files and Parquet files with no ledger row (orphans
