@@ -4,7 +4,8 @@
 classifies it against the target in one LEFT JOIN into a temp table holding only the new and
 the changed rows (which gives exact inserted / updated / unchanged counts without ``MERGE ...
 RETURNING``, and never rewrites unchanged rows), then appends the new rows with one
-``INSERT`` and applies the changed ones with one ``MERGE INTO`` by key. Semantics:
+``INSERT`` and replaces the changed ones (``DELETE`` by key, then ``INSERT``; cheaper than
+``UPDATE``/``MERGE`` in DuckDB, see step 3). Semantics:
 
 * Columns are matched by name. The batch may carry fewer columns than the table: only those
   are written (an insert leaves the others NULL, an update leaves them untouched). A batch
@@ -129,12 +130,25 @@ def upsert(
         # 2. New keys (absent from the target in this transaction's snapshot): appended.
         con.execute(f"INSERT INTO {tgt} ({cols}) SELECT {cols} FROM {stage} WHERE __wh_new")
     if updated and non_key:
-        # 3. Changed rows: one MERGE by key.
-        sets = ", ".join(f"{quote_ident(c)} = s.{quote_ident(c)}" for c in non_key)
-        con.execute(
-            f"MERGE INTO {tgt} AS t USING (SELECT * FROM {stage} WHERE NOT __wh_new) AS s "
-            f"ON ({_on(key)}) WHEN MATCHED THEN UPDATE SET {sets}"
+        # 3. Changed rows are replaced: DELETE by key, then INSERT (columns the batch lacks
+        #    are carried over from the stored row). DuckDB's checkpoint rewrites every column
+        #    segment of every row group an UPDATE/MERGE touches, so scattered updates cost as
+        #    much as rewriting the table, while a delete only marks rows and an insert
+        #    appends: 1,000 changed rows spread over a 1M-row table committed in 0.09 s this
+        #    way against 0.68 s with MERGE (bench/warehouse_upsert.py).
+        replaced = quote_ident(f"__wh_replaced_{next(_stage_ids)}")
+        all_cols = list(target)
+        carried = ", ".join(
+            f"s.{quote_ident(c)}" if c in names else f"t.{quote_ident(c)}" for c in all_cols
         )
+        con.execute(
+            f"CREATE TEMP TABLE {replaced} AS SELECT {carried} "
+            f"FROM {stage} AS s JOIN {tgt} AS t ON ({_on(key)}) WHERE NOT s.__wh_new"
+        )
+        con.execute(f"DELETE FROM {tgt} AS t USING {replaced} AS s WHERE {_on(key)}")
+        every = ", ".join(quote_ident(c) for c in all_cols)
+        con.execute(f"INSERT INTO {tgt} ({every}) SELECT {every} FROM {replaced}")
+        con.execute(f"DROP TABLE {replaced}")
     con.execute(f"DROP TABLE {stage}")  # on error the caller's rollback drops it
     return UpsertCounts(int(inserted), int(updated), batch.num_rows - inserted - updated)
 
