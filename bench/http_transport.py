@@ -30,8 +30,13 @@ import orjson
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 PAYLOAD = orjson.dumps(
-    {"id": "0123456789abcdef", "title": "A video", "length": "125.5", "views": 42,
-     "expiration": {"rule": "at_given_time", "expires_at": 1767225600}}
+    {
+        "id": "0123456789abcdef",
+        "title": "A video",
+        "length": "125.5",
+        "views": 42,
+        "expiration": {"rule": "at_given_time", "expires_at": 1767225600},
+    }
 )
 
 
@@ -57,8 +62,12 @@ def _serve(q: mp.Queue, limit_rps: int) -> None:
         h = {"X-RateLimit-Limit": str(limit_rps), "X-RateLimit-Reset": str(idx + 1)}
         if state["count"] >= limit_rps:
             h["X-RateLimit-Remaining"] = "0"
-            return web.Response(status=429, body=b'{"error":"rate_limited"}', headers=h,
-                                content_type="application/json")
+            return web.Response(
+                status=429,
+                body=b'{"error":"rate_limited"}',
+                headers=h,
+                content_type="application/json",
+            )
         state["count"] += 1
         h["X-RateLimit-Remaining"] = str(limit_rps - state["count"])
         return web.Response(body=PAYLOAD, headers=h, content_type="application/json")
@@ -124,8 +133,7 @@ async def bench_raw_aiohttp(base: str, n: int, c: int) -> float:
 async def bench_core(base: str, n: int, c: int, fast: bool) -> float:
     from connector.http import AsyncHttpClient
 
-    async with AsyncHttpClient(base, vendor="bench", max_connections=c,
-                               fast_transport=fast) as cl:
+    async with AsyncHttpClient(base, vendor="bench", max_connections=c, fast_transport=fast) as cl:
 
         async def one(i: int) -> None:
             await cl.request("GET", f"/item/{i}")
@@ -138,8 +146,9 @@ async def bench_limited(base: str, n: int, c: int, limit_rps: int) -> dict[str, 
     from connector.http import AsyncHttpClient, RateLimiter
 
     limiter = RateLimiter()
-    async with AsyncHttpClient(base, vendor="bench", max_connections=c, fast_transport=True,
-                               rate_limiter=limiter) as cl:
+    async with AsyncHttpClient(
+        base, vendor="bench", max_connections=c, fast_transport=True, rate_limiter=limiter
+    ) as cl:
 
         async def one(i: int) -> None:
             await cl.request("GET", f"/limited/{i}")
@@ -194,8 +203,9 @@ def main() -> None:
             "requests": n,
             "concurrency": c,
             "requests_per_s": rps,
-            "fast_vs_default_core": round(rps["core_fast_transport"]
-                                          / rps["core_default_transport"], 2),
+            "fast_vs_default_core": round(
+                rps["core_fast_transport"] / rps["core_default_transport"], 2
+            ),
             "rate_limited": limited,
         }
         if a.json:

@@ -79,7 +79,9 @@ def connector(sb: SandboxProcess, limit: int, concurrency: int) -> dict:
         wh = Warehouse(Path(d) / "bench.duckdb", Path(d) / "lake")
         sb.ibm_reset_stats()
         t0 = time.perf_counter()
-        report = sync_ibm(settings, wh, SyncOptions(concurrency=concurrency, checkpoint_rows=10_000))
+        report = sync_ibm(
+            settings, wh, SyncOptions(concurrency=concurrency, checkpoint_rows=10_000)
+        )
         total = time.perf_counter() - t0
     stats = sb.ibm_stats()
     served = stats["requests"]["expiration"]
@@ -130,17 +132,24 @@ def main(argv: list[str] | None = None) -> int:
         "concurrency": a.concurrency,
         "connector": conn,
         "baseline_sequential_httpx": base,
-        "answered_vs_baseline": round(conn["answered_per_s"] / max(1e-9, base["answered_per_s"]), 2),
+        "answered_vs_baseline": round(
+            conn["answered_per_s"] / max(1e-9, base["answered_per_s"]), 2
+        ),
     }
     print(f"IBM expirations, limit {a.limit}/s, {len(ids):,} videos listed in the sandbox")
-    for name, r in (("connector (sync_ibm)", conn), (f"baseline: sequential httpx, {base['requests']:,} videos", base)):
+    for name, r in (
+        ("connector (sync_ibm)", conn),
+        (f"baseline: sequential httpx, {base['requests']:,} videos", base),
+    ):
         print(
             f"  {name:<40} {r['requests']:>7,} req in {r['elapsed_s']:>7.2f}s = {r['requests_per_s']:>7.1f} req/s "
             f"({100 * r['share_of_limit']:.1f}% of limit), 429s {r['responses_429']} "
             f"({100 * r['share_429']:.2f}%), peak RSS {r['peak_rss_mb']} MB"
         )
     print("  (the baseline does not retry its 429s: those videos stay unchecked)")
-    print(f"  full sync (listing {conn['listing_pages']} pages + checks + DuckDB): {conn['sync_elapsed_s']}s")
+    print(
+        f"  full sync (listing {conn['listing_pages']} pages + checks + DuckDB): {conn['sync_elapsed_s']}s"
+    )
     if a.json:
         print(orjson.dumps(out).decode())
     return 0

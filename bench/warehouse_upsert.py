@@ -63,7 +63,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         mig = Path(tmp) / "migrations"
         mig.mkdir()
-        core = Path(__file__).resolve().parent.parent / "connector/warehouse/migrations/0001_core.sql"
+        core = (
+            Path(__file__).resolve().parent.parent / "connector/warehouse/migrations/0001_core.sql"
+        )
         (mig / "0001_core.sql").write_text(core.read_text())
         (mig / "0002_bench.sql").write_text(DDL)
         wh = Warehouse(Path(tmp) / "w.duckdb", Path(tmp) / "lake", migrations_dir=mig)

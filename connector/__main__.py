@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     sync.add_argument("--checkpoint-rows", type=int, default=None)
     sync.add_argument("--concurrency", type=int, default=None, help="default: 8 uplynk, 64 ibm")
     sync.add_argument(
-        "--slow-transport", action="store_true", help="httpx's default transport instead of aiohttp's"
+        "--slow-transport",
+        action="store_true",
+        help="httpx's default transport instead of aiohttp's",
     )
     sync.add_argument("--horizon-days", type=float, default=30.0, help="ibm refresh policy")
     sync.add_argument("--staleness-days", type=float, default=7.0, help="ibm refresh policy")
@@ -49,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "protect":
         from connector.ibm import ProtectOptions, protect_ibm
 
-        report = protect_ibm(options=ProtectOptions(within_days=args.within_days, dry_run=not args.apply))
+        report = protect_ibm(
+            options=ProtectOptions(within_days=args.within_days, dry_run=not args.apply)
+        )
         print(orjson.dumps(report.as_dict()).decode())
         return 0
 
@@ -76,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
             options.checkpoint_rows = args.checkpoint_rows
             options.listing_checkpoint_rows = args.checkpoint_rows
         report = sync_uplynk(
-            options=options, concurrency=args.concurrency or 8, fast_transport=not args.slow_transport
+            options=options,
+            concurrency=args.concurrency or 8,
+            fast_transport=not args.slow_transport,
         )
         print(orjson.dumps(report.as_dict()).decode())
     return 0

@@ -11,7 +11,9 @@ from connector.warehouse import Warehouse
 
 def _fmt_ms(value: object) -> str:
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
+        return (
+            datetime.fromtimestamp(value / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
+        )
     return str(value)
 
 
@@ -38,11 +40,15 @@ def warehouse_summary(warehouse: Warehouse | None = None, *, preview_rows: int =
             n = con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]
             lines.append(f"  {schema}.{name:<32} {n:>10,}")
         lines.append("stream cursors:")
-        for stream, state in con.execute("SELECT stream, state FROM meta.sync_state ORDER BY 1").fetchall():
+        for stream, state in con.execute(
+            "SELECT stream, state FROM meta.sync_state ORDER BY 1"
+        ).fetchall():
             state = orjson.loads(state) if isinstance(state, str) else state
             cursor = state.get("cursor_ms") if isinstance(state, dict) else None
             extra = {k: v for k, v in (state or {}).items() if k not in ("cursor_ms", "boundary")}
-            lines.append(f"  {stream:<10} cursor={_fmt_ms(cursor) if cursor else '-'} {orjson.dumps(extra).decode()[:120]}")
+            lines.append(
+                f"  {stream:<10} cursor={_fmt_ms(cursor) if cursor else '-'} {orjson.dumps(extra).decode()[:120]}"
+            )
         lines.append("latest run per stream:")
         for stream, status, finished, ins, upd, dele, rej, cursor in con.execute(
             "SELECT stream, status, finished_at, rows_inserted, rows_updated, rows_deleted, "
@@ -58,7 +64,12 @@ def warehouse_summary(warehouse: Warehouse | None = None, *, preview_rows: int =
             cur = con.execute(f'SELECT * FROM "{schema}"."{name}" LIMIT {preview_rows}')
             header = [d[0] for d in cur.description]
             rows = [[_cell(v) for v in row] for row in cur.fetchall()]
-            widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+            widths = [
+                max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+                for i, h in enumerate(header)
+            ]
             lines.append("  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-            lines.extend("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
+            lines.extend(
+                "  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows
+            )
     return "\n".join(lines)

@@ -132,7 +132,8 @@ class IbmState:
             "requests": {ep: w.requests for ep, w in self.limits.items()},
             "responses_429": {ep: w.served_429 for ep, w in self.limits.items()},
             "responses": [
-                {"endpoint": e, "status": s, "count": c} for (e, s), c in sorted(self.responses.items())
+                {"endpoint": e, "status": s, "count": c}
+                for (e, s), c in sorted(self.responses.items())
             ],
             "tokens_issued": self.tokens_issued,
             "tokens_revoked": self.tokens_revoked,
@@ -357,7 +358,12 @@ def handle_videos(
     if not ok:
         return _too_many(rl)
     if not st.token_ok(authorization):
-        return _err(401, "invalid_token", "The provided access token is missing, revoked, expired or malformed", rl)
+        return _err(
+            401,
+            "invalid_token",
+            "The provided access token is missing, revoked, expired or malformed",
+            rl,
+        )
     if st.p_503 and st.rng.random() < st.p_503:
         return _err(503, "temporarily_unavailable", "Temporary error, try again later", rl)
     if channel not in IBM_CHANNEL_IDS:
@@ -391,7 +397,12 @@ def handle_expiration(
     if not ok:
         return _too_many(rl)
     if not st.token_ok(authorization):
-        return _err(401, "invalid_token", "The provided access token is missing, revoked, expired or malformed", rl)
+        return _err(
+            401,
+            "invalid_token",
+            "The provided access token is missing, revoked, expired or malformed",
+            rl,
+        )
     if st.p_503 and st.rng.random() < st.p_503:
         return _err(503, "temporarily_unavailable", "Temporary error, try again later", rl)
     if method == "PUT":
@@ -407,7 +418,9 @@ def handle_expiration(
     vo, i = d
     problem = st.world.ibm_check_error(i, vo)
     if problem == "lack_of_ownership":
-        return _err(403, "lack_of_ownership", "The API user is not allowed to manage the given channel", rl)
+        return _err(
+            403, "lack_of_ownership", "The API user is not allowed to manage the given channel", rl
+        )
     if problem == "forbidden":
         return _err(403, "forbidden", "Managing the expiration is disabled or not permitted", rl)
     if problem == "not_found":

@@ -24,7 +24,17 @@ from sandbox.server import SandboxProcess  # noqa: E402  (scripts may use the sa
 
 
 def materialize(env: dict[str, str], log_path: Path) -> None:
-    cmd = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "assets_defs", "--select", "*"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "asset",
+        "materialize",
+        "-m",
+        "assets_defs",
+        "--select",
+        "*",
+    ]
     with log_path.open("a") as log:
         proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
@@ -42,8 +52,12 @@ def summarize(env: dict[str, str]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--ui", action="store_true", help="run `dagster dev` instead of materializing")
-    parser.add_argument("--assets", type=int, default=20_000, help="canonical assets in the sandbox world")
+    parser.add_argument(
+        "--ui", action="store_true", help="run `dagster dev` instead of materializing"
+    )
+    parser.add_argument(
+        "--assets", type=int, default=20_000, help="canonical assets in the sandbox world"
+    )
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
 

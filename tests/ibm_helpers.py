@@ -27,8 +27,14 @@ def new_warehouse(tmp_path: Path, name: str = "wh") -> Warehouse:
     return Warehouse(tmp_path / f"{name}.duckdb", tmp_path / f"{name}-lake")
 
 
-def run_ibm(sandbox, warehouse: Warehouse, *, now_ms: int | None = None, policy: RefreshPolicy | None = None,
-            **options) -> SyncReport:
+def run_ibm(
+    sandbox,
+    warehouse: Warehouse,
+    *,
+    now_ms: int | None = None,
+    policy: RefreshPolicy | None = None,
+    **options,
+) -> SyncReport:
     """One sync at the sandbox's simulated now (or ``now_ms``)."""
     timeout = options.pop("timeout", 10.0)
     opts = SyncOptions(

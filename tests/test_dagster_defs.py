@@ -44,7 +44,9 @@ def test_materializing_group_uplynk_reports_counts_and_cursor(fresh_sandbox, tmp
     assert result.success
     meta = {
         m.asset_key.to_user_string(): m.metadata
-        for m in (e.event_specific_data.materialization for e in result.get_asset_materialization_events())
+        for m in (
+            e.event_specific_data.materialization for e in result.get_asset_materialization_events()
+        )
     }
     assert meta["uplynk_assets"]["rows_inserted"].value > 1000
     assert meta["uplynk_assets"]["reconciled"].value == "first_run"
@@ -64,7 +66,9 @@ def test_missing_credentials_fail_the_run_naming_every_variable(tmp_path, monkey
         [uplynk_sync],
         resources={
             "uplynk": UplynkResource.from_env(),
-            "warehouse": WarehouseResource(warehouse_path=str(wh.path), lake_root=str(wh.lake_root)),
+            "warehouse": WarehouseResource(
+                warehouse_path=str(wh.path), lake_root=str(wh.lake_root)
+            ),
         },
         raise_on_error=False,
     )

@@ -38,13 +38,17 @@ def test_missing_variables_are_all_named():
 
     with pytest.raises(MissingConfigError) as info:
         IbmSettings.from_env({"IBM_VIDEO_CLIENT_ID": "x"})
-    assert "IBM_VIDEO_CLIENT_SECRET" in str(info.value) and "IBM_VIDEO_CHANNEL_IDS" in str(info.value)
+    assert "IBM_VIDEO_CLIENT_SECRET" in str(info.value) and "IBM_VIDEO_CHANNEL_IDS" in str(
+        info.value
+    )
 
 
 def test_tokens_expiring_mid_run_are_renewed(fresh_sandbox, tmp_path):
     fresh_sandbox.reset(seed=7, assets=1000)
     # 2 s tokens, and an expiration endpoint slow enough (150/s) for the run to outlive several
-    fresh_sandbox.ibm_config(token_ttl_s=2, rate_limits={"expiration": {"limit": 150, "window_s": 1}})
+    fresh_sandbox.ibm_config(
+        token_ttl_s=2, rate_limits={"expiration": {"limit": 150, "window_s": 1}}
+    )
     wh = new_warehouse(tmp_path)
     report = run_ibm(fresh_sandbox, wh)
     listed = expected_listed(fresh_sandbox)
@@ -66,5 +70,7 @@ def test_a_token_revoked_mid_run_is_replaced_once_and_the_run_completes(fresh_sa
     assert report.expirations_checked == len(expected_listed(fresh_sandbox))
     # and once more with the listing hit: the revocation lands inside a channel listing
     fresh_sandbox.ibm_revoke(after_requests=3)
-    report = run_ibm(fresh_sandbox, wh, policy=RefreshPolicy(staleness_days=1, run_interval_hours=24))
+    report = run_ibm(
+        fresh_sandbox, wh, policy=RefreshPolicy(staleness_days=1, run_interval_hours=24)
+    )
     assert report.reauths >= 1 and report.channels == 4

@@ -28,11 +28,15 @@ def _resources():
 def _metadata(result) -> dict:
     return {
         m.asset_key.to_user_string(): m.metadata
-        for m in (e.event_specific_data.materialization for e in result.get_asset_materialization_events())
+        for m in (
+            e.event_specific_data.materialization for e in result.get_asset_materialization_events()
+        )
     }
 
 
-def test_materializing_group_ibm_reports_counts_and_passes_checks(fresh_sandbox, tmp_path, monkeypatch):
+def test_materializing_group_ibm_reports_counts_and_passes_checks(
+    fresh_sandbox, tmp_path, monkeypatch
+):
     fresh_sandbox.reset(seed=7, assets=800)
     wh = new_warehouse(tmp_path)
     _env(fresh_sandbox, monkeypatch, wh)
@@ -45,7 +49,9 @@ def test_materializing_group_ibm_reports_counts_and_passes_checks(fresh_sandbox,
     assert listed > 300
     assert meta["ibm_expirations"]["checked_new"].value == listed
     assert meta["ibm_expirations"]["checked_rolling"].value == 0
-    assert "responses_429" in meta["ibm_expirations"] and "requests_per_s" in meta["ibm_expirations"]
+    assert (
+        "responses_429" in meta["ibm_expirations"] and "requests_per_s" in meta["ibm_expirations"]
+    )
     checks = result.get_asset_check_evaluations()
     assert len(checks) == 3 and all(c.passed for c in checks)
 
@@ -56,10 +62,14 @@ def test_materializing_group_ibm_reports_counts_and_passes_checks(fresh_sandbox,
     assert rows(wh, "SELECT count(*) FROM meta.ibm_protect_actions WHERE NOT dry_run")[0][0] == 0
 
 
-def test_no_ibm_secret_in_logs_metadata_duckdb_or_parquet(fresh_sandbox, tmp_path, caplog, monkeypatch):
+def test_no_ibm_secret_in_logs_metadata_duckdb_or_parquet(
+    fresh_sandbox, tmp_path, caplog, monkeypatch
+):
     fresh_sandbox.reset(seed=7, assets=600)
     caplog.set_level(logging.DEBUG)
-    fresh_sandbox.ibm_config(token_ttl_s=1, rate_limits={"expiration": {"limit": 150, "window_s": 1}})
+    fresh_sandbox.ibm_config(
+        token_ttl_s=1, rate_limits={"expiration": {"limit": 150, "window_s": 1}}
+    )
     fresh_sandbox.faults(scope="ibm", p_503=0.05, p_500=0.02)
     fresh_sandbox.ibm_revoke(after_requests=120)
     wh = new_warehouse(tmp_path)
@@ -100,7 +110,9 @@ def _both_sources_job():
     return defs.resolve_job_def("both_sources")
 
 
-def test_uplynk_and_ibm_materialized_at_once_by_the_multiprocess_executor(fresh_sandbox, tmp_path, monkeypatch):
+def test_uplynk_and_ibm_materialized_at_once_by_the_multiprocess_executor(
+    fresh_sandbox, tmp_path, monkeypatch
+):
     wh = new_warehouse(tmp_path)
     _env(fresh_sandbox, monkeypatch, wh)
     wh.migrate()
@@ -122,4 +134,7 @@ def test_uplynk_and_ibm_materialized_at_once_by_the_multiprocess_executor(fresh_
     assert a["STEP_START"] < b["STEP_SUCCESS"] and b["STEP_START"] < a["STEP_SUCCESS"]
     assert rows(wh, "SELECT count(*) FROM raw.uplynk_assets")[0][0] > 1000
     assert rows(wh, "SELECT count(*) FROM raw.ibm_expirations")[0][0] > 500
-    assert sorted(r[0] for r in rows(wh, "SELECT stream FROM meta.runs WHERE status = 'ok'")) == ["ibm", "uplynk"]
+    assert sorted(r[0] for r in rows(wh, "SELECT stream FROM meta.runs WHERE status = 'ok'")) == [
+        "ibm",
+        "uplynk",
+    ]

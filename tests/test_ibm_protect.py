@@ -65,7 +65,9 @@ def test_protect_job_dry_run_then_real_run_then_no_op(fresh_sandbox, tmp_path):
     assert fresh_sandbox.ibm_stats()["requests"]["expiration"] == 0
     audit = rows(wh, "SELECT video_id, dry_run, result, rule_after FROM meta.ibm_protect_actions")
     assert {a[0] for a in audit} == want and all(a[1] and a[2] == "would_set" for a in audit)
-    assert dict(rows(wh, "SELECT video_id, reason FROM meta.ibm_protect_actions"))[far] == "requested"
+    assert (
+        dict(rows(wh, "SELECT video_id, reason FROM meta.ibm_protect_actions"))[far] == "requested"
+    )
 
     # real run: exactly the selected videos change, in the vendor and in the warehouse
     real = protect(fresh_sandbox, wh, dry_run=False)
@@ -74,11 +76,22 @@ def test_protect_job_dry_run_then_real_run_then_no_op(fresh_sandbox, tmp_path):
     protected = {r["id"] for r in fresh_sandbox.expected_ibm() if r["protected"]}
     assert protected == want
     assert fresh_sandbox.ibm_stats()["puts"] == len(want)
-    got = dict(rows(wh, "SELECT video_id, rule FROM raw.ibm_expirations WHERE video_id IN (SELECT unnest(?))", [sorted(want)]))
+    got = dict(
+        rows(
+            wh,
+            "SELECT video_id, rule FROM raw.ibm_expirations WHERE video_id IN (SELECT unnest(?))",
+            [sorted(want)],
+        )
+    )
     assert set(got.values()) == {"never"}
-    assert rows(wh, "SELECT count(*) FROM raw.ibm_expiration_history WHERE source = 'protect' AND rule = 'never' "
-                    "AND prev_rule = 'at_given_time'")[0][0] == len(want)
-    real_audit = rows(wh, "SELECT count(*) FROM meta.ibm_protect_actions WHERE NOT dry_run AND result = 'set'")
+    assert rows(
+        wh,
+        "SELECT count(*) FROM raw.ibm_expiration_history WHERE source = 'protect' AND rule = 'never' "
+        "AND prev_rule = 'at_given_time'",
+    )[0][0] == len(want)
+    real_audit = rows(
+        wh, "SELECT count(*) FROM meta.ibm_protect_actions WHERE NOT dry_run AND result = 'set'"
+    )
     assert real_audit[0][0] == len(want)
 
     # re-run: nothing selected, no request, no new audit row
@@ -90,8 +103,13 @@ def test_protect_job_dry_run_then_real_run_then_no_op(fresh_sandbox, tmp_path):
     assert rows(wh, "SELECT count(*) FROM meta.ibm_protect_actions")[0][0] == n_actions
     # and a sync afterwards agrees with the vendor
     run_ibm(fresh_sandbox, wh)
-    assert dict(rows(wh, "SELECT video_id, rule FROM raw.ibm_expirations WHERE video_id IN (SELECT unnest(?))",
-                     [sorted(want)])) == {v: "never" for v in want}
+    assert dict(
+        rows(
+            wh,
+            "SELECT video_id, rule FROM raw.ibm_expirations WHERE video_id IN (SELECT unnest(?))",
+            [sorted(want)],
+        )
+    ) == {v: "never" for v in want}
     # the expiring-soon mart now lists IBM expirations too, and none of the protected videos
     build_mart(wh, "assets_expiring_soon")
     mart = rows(wh, "SELECT source, source_id FROM marts.assets_expiring_soon")

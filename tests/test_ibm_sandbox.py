@@ -57,8 +57,22 @@ def test_paging_clamps_pagesize_and_next_is_absolute_and_absent_on_the_last_page
         assert len(body["videos"]) == 50 and nxt.startswith("http://127.0.0.1:")
         r = c.get(nxt, headers=h)
     assert pages >= 2 and len(seen) == len(set(seen))
-    assert {"id", "title", "description", "length", "created_at", "added_at", "file_size", "views",
-            "protect"} <= set(body["videos"][0]) if body["videos"] else True
+    assert (
+        {
+            "id",
+            "title",
+            "description",
+            "length",
+            "created_at",
+            "added_at",
+            "file_size",
+            "views",
+            "protect",
+        }
+        <= set(body["videos"][0])
+        if body["videos"]
+        else True
+    )
     unknown = c.get(url.replace("/channels/", "/channels/999"), headers=h)
     assert unknown.status_code == 404 and unknown.json()["error"] == "not_found"
 
@@ -82,16 +96,22 @@ def test_expiration_bodies_and_every_documented_error(ibm):
     assert at["rule"] == "at_given_time" and isinstance(at["expires_at"], int)
     for kind, status in (("lack_of_ownership", 403), ("forbidden", 403), ("not_found", 404)):
         r = get(by[kind])
-        assert r.status_code == status and r.json()["error"] == kind and r.json()["error_description"]
+        assert (
+            r.status_code == status and r.json()["error"] == kind and r.json()["error_description"]
+        )
     assert get("1").status_code == 404
     for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": f"Basic {tok}"}):
         r = get(by["never"], headers)
         assert r.status_code == 401 and r.json()["error"] == "invalid_token"
-    put = c.put(f"{api}/videos/{by['at_given_time']}/expiration.json", headers=h, data={"rule": "later"})
+    put = c.put(
+        f"{api}/videos/{by['at_given_time']}/expiration.json", headers=h, data={"rule": "later"}
+    )
     assert put.status_code == 400 and put.json()["error"] == "bad_request"
     put = c.put(f"{api}/videos/{by['at_given_time']}/expiration.json", headers=h, data={})
     assert put.status_code == 400
-    put = c.put(f"{api}/videos/{by['at_given_time']}/expiration.json", headers=h, data={"rule": "never"})
+    put = c.put(
+        f"{api}/videos/{by['at_given_time']}/expiration.json", headers=h, data={"rule": "never"}
+    )
     assert put.status_code == 200
     assert get(by["at_given_time"]).json() == {"expiration": {"rule": "never"}}
     sb.ibm_config(p_503=1.0)

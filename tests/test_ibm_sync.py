@@ -20,13 +20,20 @@ def assert_expirations_match_sandbox(sandbox, wh, video_ids=None) -> None:
     expected = expected_listed(sandbox)
     got = {
         r[0]: r[1:]
-        for r in rows(wh, "SELECT video_id, rule, epoch_ms(expires_at) // 1000, check_status FROM raw.ibm_expirations")
+        for r in rows(
+            wh,
+            "SELECT video_id, rule, epoch_ms(expires_at) // 1000, check_status FROM raw.ibm_expirations",
+        )
     }
     for vid in video_ids if video_ids is not None else expected:
         e = expected[vid]
         if e["malformed"]:
             continue
-        want = (None, None, e["check_error"]) if e["check_error"] else (e["rule"], e["expires_at"], "ok")
+        want = (
+            (None, None, e["check_error"])
+            if e["check_error"]
+            else (e["rule"], e["expires_at"], "ok")
+        )
         assert got[vid] == want, (vid, got.get(vid), want)
 
 
@@ -48,9 +55,9 @@ def test_first_sync_lists_every_channel_and_records_every_state(fresh_sandbox, t
     assert {"ok", "not_found", "forbidden", "lack_of_ownership"} <= set(statuses)
     assert rows(wh, "SELECT status FROM meta.runs WHERE stream = 'ibm'") == [("ok",)]
     # first observation of every video is in the history (previous values NULL)
-    assert rows(wh, "SELECT count(*) FROM raw.ibm_expiration_history WHERE prev_check_status IS NULL") == [
-        (len(expected),)
-    ]
+    assert rows(
+        wh, "SELECT count(*) FROM raw.ibm_expiration_history WHERE prev_check_status IS NULL"
+    ) == [(len(expected),)]
 
 
 def _per_channel(expected: dict) -> dict[str, int]:
@@ -66,10 +73,14 @@ def test_malformed_videos_are_rejected_with_their_reason(fresh_sandbox, tmp_path
     report = run_ibm(fresh_sandbox, wh)
     bad = {v for v, r in expected_listed(fresh_sandbox).items() if r["malformed"]}
     assert bad and report.rejected == len(bad)
-    rejects = dict(rows(wh, "SELECT record_id, reason FROM meta.rejects WHERE stream = 'ibm_videos'"))
+    rejects = dict(
+        rows(wh, "SELECT record_id, reason FROM meta.rejects WHERE stream = 'ibm_videos'")
+    )
     assert set(rejects) == bad
     assert all("length" in reason for reason in rejects.values())
-    assert not rows(wh, "SELECT 1 FROM raw.ibm_videos WHERE video_id IN (SELECT unnest(?))", [sorted(bad)])
+    assert not rows(
+        wh, "SELECT 1 FROM raw.ibm_videos WHERE video_id IN (SELECT unnest(?))", [sorted(bad)]
+    )
 
 
 def test_removed_only_after_a_complete_listing_and_cleared_when_back(fresh_sandbox, tmp_path):
@@ -88,12 +99,19 @@ def test_removed_only_after_a_complete_listing_and_cleared_when_back(fresh_sandb
     report = run_ibm(fresh_sandbox, wh)
     assert report.videos_removed == len(gone)
     assert report.videos_returned == 1
-    removed = {r[0] for r in rows(wh, "SELECT video_id FROM raw.ibm_videos WHERE removed_at IS NOT NULL")}
+    removed = {
+        r[0] for r in rows(wh, "SELECT video_id FROM raw.ibm_videos WHERE removed_at IS NOT NULL")
+    }
     assert removed == gone
     assert report.checked_by_reason["new"] == len(new)
     # removed videos are not checked
     checked_now = {
-        r[0] for r in rows(wh, "SELECT video_id FROM raw.ibm_expirations WHERE epoch_ms(checked_at) = ?", [report.now_ms])
+        r[0]
+        for r in rows(
+            wh,
+            "SELECT video_id FROM raw.ibm_expirations WHERE epoch_ms(checked_at) = ?",
+            [report.now_ms],
+        )
     }
     assert not checked_now & gone
 
@@ -118,24 +136,37 @@ def reference_selection(wh, now_ms: int, policy: RefreshPolicy) -> dict[str, str
     runs = int(policy.staleness_days * 24 // policy.run_interval_hours)
     quota = math.ceil(len(rest) / runs)
     for k, (checked, vid) in enumerate(rest):
-        if k < quota or checked + policy.staleness_days * DAY_MS <= now_ms + policy.run_interval_hours * 3_600_000:
+        if (
+            k < quota
+            or checked + policy.staleness_days * DAY_MS
+            <= now_ms + policy.run_interval_hours * 3_600_000
+        ):
             out[vid] = "rolling"
     return out
 
 
-def test_refresh_policy_selects_exactly_the_right_videos_over_simulated_days(fresh_sandbox, tmp_path):
+def test_refresh_policy_selects_exactly_the_right_videos_over_simulated_days(
+    fresh_sandbox, tmp_path
+):
     fresh_sandbox.reset(seed=7, assets=800)
-    policy = RefreshPolicy(horizon_days=20, staleness_days=3, run_interval_hours=24)  # 3 runs / budget
+    policy = RefreshPolicy(
+        horizon_days=20, staleness_days=3, run_interval_hours=24
+    )  # 3 runs / budget
     wh = new_warehouse(tmp_path)
     run_ibm(fresh_sandbox, wh, policy=policy)
     for day in range(1, 6):
         fresh_sandbox.advance(seconds=DAY_S, creates=15, deletes=10)
         now = fresh_sandbox.now_ms()
-        run_ibm(fresh_sandbox, wh, now_ms=now, policy=policy, check_expirations=False)  # listing only
+        run_ibm(
+            fresh_sandbox, wh, now_ms=now, policy=policy, check_expirations=False
+        )  # listing only
         want = reference_selection(wh, now, policy)
         report = run_ibm(fresh_sandbox, wh, now_ms=now, policy=policy)
         checked = {
-            r[0] for r in rows(wh, "SELECT video_id FROM raw.ibm_expirations WHERE epoch_ms(checked_at) = ?", [now])
+            r[0]
+            for r in rows(
+                wh, "SELECT video_id FROM raw.ibm_expirations WHERE epoch_ms(checked_at) = ?", [now]
+            )
         }
         assert checked == set(want), f"day {day}: {len(checked ^ set(want))} differ"
         counts = {r: sum(1 for v in want.values() if v == r) for r in ("new", "horizon", "rolling")}
@@ -156,7 +187,14 @@ def test_refresh_policy_selects_exactly_the_right_videos_over_simulated_days(fre
     )[0][0]
     assert moved > 0
     assert_expirations_match_sandbox(
-        fresh_sandbox, wh, [r[0] for r in rows(wh, "SELECT video_id FROM raw.ibm_expirations WHERE epoch_ms(checked_at) = ?", [now])]
+        fresh_sandbox,
+        wh,
+        [
+            r[0]
+            for r in rows(
+                wh, "SELECT video_id FROM raw.ibm_expirations WHERE epoch_ms(checked_at) = ?", [now]
+            )
+        ],
     )
 
 
@@ -165,7 +203,11 @@ def test_a_rerun_without_changes_adds_no_history(fresh_sandbox, tmp_path):
     wh = new_warehouse(tmp_path)
     run_ibm(fresh_sandbox, wh)
     n = rows(wh, "SELECT count(*) FROM raw.ibm_expiration_history")[0][0]
-    report = run_ibm(fresh_sandbox, wh, policy=RefreshPolicy(staleness_days=1, run_interval_hours=24))
+    report = run_ibm(
+        fresh_sandbox, wh, policy=RefreshPolicy(staleness_days=1, run_interval_hours=24)
+    )
     assert report.expirations_checked > 0 and report.expiration_changes == 0
     assert rows(wh, "SELECT count(*) FROM raw.ibm_expiration_history")[0][0] == n
-    assert rows(wh, "SELECT count(*) FROM raw.ibm_videos GROUP BY video_id HAVING count(*) > 1") == []
+    assert (
+        rows(wh, "SELECT count(*) FROM raw.ibm_videos GROUP BY video_id HAVING count(*) > 1") == []
+    )

@@ -55,7 +55,9 @@ def test_first_sync_equals_the_sandbox_catalog(fresh_sandbox, tmp_path):
     assert_matches_sandbox(fresh_sandbox, wh)
 
 
-def test_incremental_sync_after_churn_converges_and_requests_only_what_changed(fresh_sandbox, tmp_path):
+def test_incremental_sync_after_churn_converges_and_requests_only_what_changed(
+    fresh_sandbox, tmp_path
+):
     wh = new_warehouse(tmp_path)
     run_uplynk(fresh_sandbox, wh)
     fresh_sandbox.advance(seconds=HOUR, creates=120, updates=400, deletes=150)
@@ -84,10 +86,14 @@ def test_two_syncs_without_churn_change_nothing(fresh_sandbox, tmp_path):
 
 def stored_changes(warehouse) -> list[tuple]:
     with warehouse.read() as con:
-        return con.execute("SELECT epoch_ms(change_ts), action, asset_id FROM raw.uplynk_changes").fetchall()
+        return con.execute(
+            "SELECT epoch_ms(change_ts), action, asset_id FROM raw.uplynk_changes"
+        ).fetchall()
 
 
-def test_boundary_never_duplicates_or_skips_equal_timestamps_across_a_page_end(fresh_sandbox, tmp_path):
+def test_boundary_never_duplicates_or_skips_equal_timestamps_across_a_page_end(
+    fresh_sandbox, tmp_path
+):
     fresh_sandbox.reset(assets=2000, changes_page_size=50)
     wh = new_warehouse(tmp_path)
     first = run_uplynk(fresh_sandbox, wh)
@@ -165,10 +171,14 @@ def test_sigkill_mid_run_then_rerun_equals_a_clean_run(fresh_sandbox, tmp_path):
             run_uplynk(fresh_sandbox, clean)
             fresh_sandbox.advance(seconds=HOUR, creates=200, updates=3000, deletes=200)
             fresh_sandbox.faults(p_slow=1.0, slow_s=0.1)
-        proc = cli_sync(fresh_sandbox, killed, "--checkpoint-pages", "1", "--checkpoint-rows", "300")
+        proc = cli_sync(
+            fresh_sandbox, killed, "--checkpoint-pages", "1", "--checkpoint-rows", "300"
+        )
         assert kill_after_checkpoints(proc, 4) == 4, "the sync finished before the kill"
         with killed.read() as con:
-            state = con.execute("SELECT state FROM meta.sync_state WHERE stream='uplynk'").fetchone()
+            state = con.execute(
+                "SELECT state FROM meta.sync_state WHERE stream='uplynk'"
+            ).fetchone()
         assert state is not None, "no checkpoint was committed before the kill"
         fresh_sandbox.clear_faults()
         rerun = cli_sync(fresh_sandbox, killed)
@@ -189,16 +199,22 @@ def test_cursor_is_never_ahead_of_the_data_after_a_kill(fresh_sandbox, tmp_path)
     wh = new_warehouse(tmp_path)
     run_uplynk(fresh_sandbox, wh)
     with wh.read() as con:
-        start = orjson.loads(con.execute("SELECT state FROM meta.sync_state").fetchone()[0])["cursor_ms"]
+        start = orjson.loads(con.execute("SELECT state FROM meta.sync_state").fetchone()[0])[
+            "cursor_ms"
+        ]
     fresh_sandbox.advance(seconds=HOUR, updates=3000, deletes=100)
     fresh_sandbox.faults(p_slow=1.0, slow_s=0.15)
     proc = cli_sync(fresh_sandbox, wh, "--checkpoint-pages", "1")
     assert kill_after_checkpoints(proc, 3) == 3
     fresh_sandbox.clear_faults()
     with wh.read() as con:
-        cursor = orjson.loads(con.execute("SELECT state FROM meta.sync_state").fetchone()[0])["cursor_ms"]
+        cursor = orjson.loads(con.execute("SELECT state FROM meta.sync_state").fetchone()[0])[
+            "cursor_ms"
+        ]
         stored = set(
-            con.execute("SELECT epoch_ms(change_ts), action, asset_id FROM raw.uplynk_changes").fetchall()
+            con.execute(
+                "SELECT epoch_ms(change_ts), action, asset_id FROM raw.uplynk_changes"
+            ).fetchall()
         )
     assert cursor > start, "the killed run committed no checkpoint"
     covered = {c for c in feed_changes(fresh_sandbox, start) if c[0] <= cursor}

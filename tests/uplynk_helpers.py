@@ -59,7 +59,9 @@ def expected_rows(sandbox) -> tuple[set[tuple], set[str], set[str]]:
 def warehouse_rows(warehouse: Warehouse) -> tuple[set[tuple], dict[str, str]]:
     """(live rows as compared tuples, {deleted asset_id: detected_by})."""
     with warehouse.read() as con:
-        live = con.execute(f"SELECT {COMPARED} FROM raw.uplynk_assets WHERE deleted_at IS NULL").fetchall()
+        live = con.execute(
+            f"SELECT {COMPARED} FROM raw.uplynk_assets WHERE deleted_at IS NULL"
+        ).fetchall()
         dead = con.execute(
             "SELECT asset_id, delete_detected_by FROM raw.uplynk_assets WHERE deleted_at IS NOT NULL"
         ).fetchall()
@@ -89,7 +91,9 @@ def assert_matches_sandbox(sandbox, warehouse: Warehouse) -> None:
 
 def table_snapshot(warehouse: Warehouse) -> tuple[list, list]:
     with warehouse.read() as con:
-        assets = con.execute(f"SELECT {COMPARED}, delete_detected_by FROM raw.uplynk_assets ORDER BY 1").fetchall()
+        assets = con.execute(
+            f"SELECT {COMPARED}, delete_detected_by FROM raw.uplynk_assets ORDER BY 1"
+        ).fetchall()
         changes = con.execute("SELECT * FROM raw.uplynk_changes ORDER BY ALL").fetchall()
     return assets, changes
 

@@ -1,6 +1,5 @@
 """IBM assets: the channels' videos and their expirations, synced together."""
 
-
 import dagster as dg
 
 from assets_defs.ibm.resources import IbmResource

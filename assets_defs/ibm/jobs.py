@@ -4,7 +4,6 @@ Dry run by default (logs and records what it would change in meta.ibm_protect_ac
 run it for real with ``dry_run: false`` in the op config.
 """
 
-
 import dagster as dg
 
 from assets_defs.ibm.resources import IbmResource
@@ -36,7 +35,9 @@ def protect_expiring_videos_op(
         now_ms=config.now_ms,
     )
     settings = None if config.dry_run else ibm.settings()
-    report = protect_ibm(settings, warehouse.get(), options, run_id=f"ibm-protect-{context.run.run_id[:8]}")
+    report = protect_ibm(
+        settings, warehouse.get(), options, run_id=f"ibm-protect-{context.run.run_id[:8]}"
+    )
     context.log.info(
         f"ibm protect ({'dry run' if report.dry_run else 'real run'}): {report.selected} selected "
         f"{report.by_reason}; results {report.results}"
@@ -53,7 +54,9 @@ def protect_expiring_videos_op(
     )
 
 
-@dg.job(description="Set rule=never on IBM videos expiring soon that are still live elsewhere, "
-        "or requested by a user. Dry run unless configured otherwise.")
+@dg.job(
+    description="Set rule=never on IBM videos expiring soon that are still live elsewhere, "
+    "or requested by a user. Dry run unless configured otherwise."
+)
 def protect_expiring_videos():
     protect_expiring_videos_op()

@@ -1,6 +1,5 @@
 """Marts: analyst-facing views over the raw tables (group `marts`)."""
 
-
 import dagster as dg
 
 from assets_defs.resources import WarehouseResource

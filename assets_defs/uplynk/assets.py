@@ -1,6 +1,5 @@
 """Uplynk assets: the change feed and current asset state, synced together."""
 
-
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -60,7 +59,9 @@ def uplynk_sync(
         checkpoint_rows=config.checkpoint_rows,
         list_concurrency=config.list_concurrency,
     )
-    report = sync_uplynk(uplynk.settings(), warehouse.get(), options, run_id=f"uplynk-{context.run.run_id[:8]}")
+    report = sync_uplynk(
+        uplynk.settings(), warehouse.get(), options, run_id=f"uplynk-{context.run.run_id[:8]}"
+    )
     context.log.info(
         f"uplynk: {report.inserted} inserted, {report.updated} updated, {report.deleted} deleted, "
         f"{report.rejected} rejected; cursor {_ts(report.cursor_before)} -> {_ts(report.cursor_after)}"
@@ -99,4 +100,6 @@ def uplynk_assets_primary_key(warehouse: WarehouseResource) -> dg.AssetCheckResu
 
 @dg.asset_check(asset="uplynk_changes", description="(change_ts, action, asset_id) is unique")
 def uplynk_changes_primary_key(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return primary_key_check(warehouse.get(), "raw.uplynk_changes", ["change_ts", "action", "asset_id"])
+    return primary_key_check(
+        warehouse.get(), "raw.uplynk_changes", ["change_ts", "action", "asset_id"]
+    )

@@ -2,7 +2,9 @@
 
 import dagster as dg
 
-uplynk_sync_job = dg.define_asset_job("uplynk_sync_job", selection=dg.AssetSelection.groups("uplynk"))
+uplynk_sync_job = dg.define_asset_job(
+    "uplynk_sync_job", selection=dg.AssetSelection.groups("uplynk")
+)
 
 uplynk_every_15_minutes = dg.ScheduleDefinition(
     name="uplynk_every_15_minutes",

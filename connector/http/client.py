@@ -100,12 +100,29 @@ class _Retry(Exception):
 
 
 class _Ctx:
-    __slots__ = ("method", "url", "kwargs", "accept", "parse", "start", "attempts", "reauthed",
-                 "last_url", "limiter")
+    __slots__ = (
+        "method",
+        "url",
+        "kwargs",
+        "accept",
+        "parse",
+        "start",
+        "attempts",
+        "reauthed",
+        "last_url",
+        "limiter",
+    )
 
-    def __init__(self, method: str, url: str, kwargs: dict[str, Any], accept: Collection[int],
-                 parse: Callable[[bytes], Any] | None, start: float,
-                 limiter: RateLimiter | None) -> None:
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        kwargs: dict[str, Any],
+        accept: Collection[int],
+        parse: Callable[[bytes], Any] | None,
+        start: float,
+        limiter: RateLimiter | None,
+    ) -> None:
         self.method = method
         self.url = url
         self.kwargs = kwargs
@@ -223,8 +240,15 @@ class AsyncHttpClient:
             kwargs["content"] = content
         if timeout is not None:
             kwargs["timeout"] = timeout
-        ctx = _Ctx(method.upper(), url, kwargs, accept, parse, self._clock(),
-                   rate_limiter or self.rate_limiter)
+        ctx = _Ctx(
+            method.upper(),
+            url,
+            kwargs,
+            accept,
+            parse,
+            self._clock(),
+            rate_limiter or self.rate_limiter,
+        )
         # Fast path: the first attempt runs outside tenacity (its per-call machinery
         # costs tens of microseconds); a retryable failure is replayed into the
         # tenacity loop as its attempt 1.
@@ -257,10 +281,24 @@ class AsyncHttpClient:
         return await self.request("POST", url, **kw)
 
     # -- one attempt -----------------------------------------------------------------
-    def _err(self, cls: type[HttpError], msg: str, ctx: _Ctx, url: str,
-             status: int | None = None, **kw: Any) -> HttpError:
-        return cls(msg, vendor=self.vendor, method=ctx.method, url=url, status=status,
-                   redactor=self.redactor, **kw)
+    def _err(
+        self,
+        cls: type[HttpError],
+        msg: str,
+        ctx: _Ctx,
+        url: str,
+        status: int | None = None,
+        **kw: Any,
+    ) -> HttpError:
+        return cls(
+            msg,
+            vendor=self.vendor,
+            method=ctx.method,
+            url=url,
+            status=status,
+            redactor=self.redactor,
+            **kw,
+        )
 
     def _full_url(self, ctx: _Ctx) -> str:
         if ctx.last_url:
@@ -335,13 +373,16 @@ class AsyncHttpClient:
                         ResponseParseError,
                         f"{self.vendor} {ctx.method} {url} -> {status}: unparseable body "
                         f"({len(body)} bytes): {type(exc).__name__}: {exc}",
-                        ctx, url, status,
+                        ctx,
+                        url,
+                        status,
                     )
                 if parse_error is not None:
                     m.parse_errors += 1
                     raise _Retry(parse_error)
-            return ApiResponse(status, data, resp.headers, len(body),
-                               self._clock() - ctx.start, ctx.attempts)
+            return ApiResponse(
+                status, data, resp.headers, len(body), self._clock() - ctx.start, ctx.attempts
+            )
 
         reason = resp.reason_phrase or ""
         if status == 401:
@@ -351,7 +392,9 @@ class AsyncHttpClient:
                     f"{self.vendor} {ctx.method} {url} -> 401 {reason}"
                     + (" after re-authentication" if ctx.reauthed else "")
                     + f": {_excerpt(body, 200)}",
-                    ctx, url, status,
+                    ctx,
+                    url,
+                    status,
                 )
             ctx.reauthed = True
             await self._reauth(gen, ctx, url)
@@ -359,18 +402,23 @@ class AsyncHttpClient:
         if status == 429 or 500 <= status < 600:
             if status == 429 and limiter is not None:
                 pause = self.retry.header_wait(resp.headers, status)
-                limiter.pause_for(min(pause, self.retry.max_wait_s) if pause is not None
-                                  else self.retry.initial_wait_s)
+                limiter.pause_for(
+                    min(pause, self.retry.max_wait_s)
+                    if pause is not None
+                    else self.retry.initial_wait_s
+                )
             raise _Retry(
-                self._err(HttpError, f"{status} {reason}: {_excerpt(body, 200)}", ctx, url,
-                          status),
+                self._err(HttpError, f"{status} {reason}: {_excerpt(body, 200)}", ctx, url, status),
                 headers=resp.headers,
             )
         excerpt = _excerpt(body, _EXCERPT)
         raise self._err(
             ClientError,
             f"{self.vendor} {ctx.method} {url} -> {status} {reason}: {excerpt[:200]}",
-            ctx, url, status, body_excerpt=excerpt,
+            ctx,
+            url,
+            status,
+            body_excerpt=excerpt,
         )
 
     def _transport_error(self, exc: BaseException, ctx: _Ctx, url: str) -> HttpError:
@@ -379,7 +427,8 @@ class AsyncHttpClient:
         return self._err(
             TransportFailure,
             f"{self.vendor} {ctx.method} {url}: {type(exc).__name__}: {detail}",
-            ctx, url,
+            ctx,
+            url,
         )
 
     async def _reauth(self, gen: int, ctx: _Ctx, url: str) -> None:
@@ -398,7 +447,9 @@ class AsyncHttpClient:
                 failure = self._err(
                     AuthenticationError,
                     f"{self.vendor} re-authentication failed: {type(exc).__name__}: {exc}",
-                    ctx, url, 401,
+                    ctx,
+                    url,
+                    401,
                 )
             if failure is not None:
                 raise failure
@@ -407,8 +458,15 @@ class AsyncHttpClient:
 
     def _log_debug(self, method: str, url: str, status: object, nbytes: int, dt: float) -> None:
         if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("%s %s %s -> %s %dB %.1fms", self.vendor, method,
-                         self.redactor.url(url), status, nbytes, dt * 1000)
+            logger.debug(
+                "%s %s %s -> %s %dB %.1fms",
+                self.vendor,
+                method,
+                self.redactor.url(url),
+                status,
+                nbytes,
+                dt * 1000,
+            )
 
     # -- tenacity hooks --------------------------------------------------------------
     @staticmethod
@@ -446,8 +504,12 @@ class AsyncHttpClient:
         ctx = self._ctx(rs)
         logger.warning(
             "%s %s %s: attempt %d/%d failed (%s); retrying in %.2fs",
-            self.vendor, ctx.method, self.redactor.url(self._full_url(ctx)),
-            rs.attempt_number, self.retry.max_attempts, self.redactor.redact(reason),
+            self.vendor,
+            ctx.method,
+            self.redactor.url(self._full_url(ctx)),
+            rs.attempt_number,
+            self.retry.max_attempts,
+            self.redactor.redact(reason),
             rs.upcoming_sleep,
         )
 
@@ -461,8 +523,11 @@ class AsyncHttpClient:
             RetryExhaustedError,
             f"{self.vendor} {ctx.method} {url}: gave up after {rs.attempt_number} attempts "
             f"in {elapsed:.1f}s; last error: {last.message if last else exc!r}",
-            ctx, url, last.status if last else None,
-            attempts=rs.attempt_number, last_error=last,
+            ctx,
+            url,
+            last.status if last else None,
+            attempts=rs.attempt_number,
+            last_error=last,
         )
 
 

@@ -43,7 +43,8 @@ _SECRET_KEY_RE = re.compile(
 _NAMES = "|".join(SENSITIVE_PARAMS)
 # name=value in a query string / form body, also percent-encoded (name%3Dvalue)
 _PARAM_RE = re.compile(
-    rf"(?:(?<![A-Za-z0-9_\-])|(?<=%3[Ff])|(?<=%26))({_NAMES})(=|%3[Dd])((?:(?!%26)[^&\s#'\"<>])+)", re.IGNORECASE
+    rf"(?:(?<![A-Za-z0-9_\-])|(?<=%3[Ff])|(?<=%26))({_NAMES})(=|%3[Dd])((?:(?!%26)[^&\s#'\"<>])+)",
+    re.IGNORECASE,
 )
 # "name": "value" / 'name': 'value' (JSON, reprs of dicts); "code" is left out here: in
 # JSON bodies it is an error code, not an OAuth code.
@@ -119,9 +120,7 @@ class Redactor:
         if "'" in s or '"' in s:
             s = _KV_RE.sub(lambda m: f"{m[1]}{m[2]}{m[1]}{m[3]}{m[4]}{MASK}{m[4]}", s)
         if "uthorization" in s or "UTHORIZATION" in s:
-            s = _AUTH_HEADER_RE.sub(
-                lambda m: f"{m[1]}{m[2] + ' ' if m[2] else ''}{MASK}", s
-            )
+            s = _AUTH_HEADER_RE.sub(lambda m: f"{m[1]}{m[2] + ' ' if m[2] else ''}{MASK}", s)
         if "Bearer" in s or "Basic" in s:
             s = _SCHEME_RE.sub(lambda m: f"{m[1]} {MASK}", s)
         if "eyJ" in s:

@@ -88,7 +88,9 @@ def protect_ibm(
     settings = settings or IbmSettings.from_env()
 
     async def go() -> ProtectReport:
-        async with IbmClient(settings, retry=retry, timeout=timeout, concurrency=options.concurrency) as client:
+        async with IbmClient(
+            settings, retry=retry, timeout=timeout, concurrency=options.concurrency
+        ) as client:
             return await protect_videos(client, warehouse, options, run_id=run_id)
 
     return run_sync(go())

@@ -51,7 +51,9 @@ def parse_expiration(video_id: str, status: int, body: Any) -> Expiration:
         return Expiration(video_id, "not_found")
     if status == 403:
         error = body.get("error") if isinstance(body, dict) else None
-        return Expiration(video_id, "lack_of_ownership" if error == "lack_of_ownership" else "forbidden")
+        return Expiration(
+            video_id, "lack_of_ownership" if error == "lack_of_ownership" else "forbidden"
+        )
     if not isinstance(body, dict) or not isinstance(body.get("expiration"), dict):
         raise ValueError("response has no 'expiration' object")
     exp = body["expiration"]
@@ -145,8 +147,11 @@ class IbmClient:
     @property
     def metrics(self) -> RequestMetrics:
         """Every request of this client (token, listing, expiration), merged."""
-        return RequestMetrics().merge(self.token_metrics).merge(self.listing_metrics).merge(
-            self.expiration_metrics
+        return (
+            RequestMetrics()
+            .merge(self.token_metrics)
+            .merge(self.listing_metrics)
+            .merge(self.expiration_metrics)
         )
 
     async def __aenter__(self) -> IbmClient:
@@ -156,7 +161,9 @@ class IbmClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await asyncio.gather(self.tokens.aclose(), self._listing.aclose(), self._expiration.aclose())
+        await asyncio.gather(
+            self.tokens.aclose(), self._listing.aclose(), self._expiration.aclose()
+        )
 
     # -- listing ---------------------------------------------------------------------------
     def _check_next(self, url: str) -> None:
@@ -165,7 +172,9 @@ class IbmClient:
         if (parts.scheme, parts.netloc) != (self._base.scheme, self._base.netloc):
             raise IbmApiError(f"paging.next points to another host: {self.redactor.url(url)}")
 
-    async def channel_pages(self, channel_id: str, pagesize: int = PAGESIZE_MAX) -> AsyncIterator[list[Any]]:
+    async def channel_pages(
+        self, channel_id: str, pagesize: int = PAGESIZE_MAX
+    ) -> AsyncIterator[list[Any]]:
         """Pages (lists of video dicts) of a channel's listing. ``paging.next`` alone decides
         when it ends: a server that clamps ``pagesize`` (asking 100, getting 50) does not end
         the listing early."""
@@ -189,7 +198,9 @@ class IbmClient:
             nxt = str(nxt)
             self._check_next(nxt)
             if nxt in seen:
-                raise IbmApiError(f"channel {channel_id}: paging.next repeats {self.redactor.url(nxt)}")
+                raise IbmApiError(
+                    f"channel {channel_id}: paging.next repeats {self.redactor.url(nxt)}"
+                )
             seen.add(nxt)
             url, params = nxt, None
 
@@ -201,7 +212,9 @@ class IbmClient:
         """The video's expiration; 403/404 come back as its check status. ValueError when
         the body is unusable."""
         await self.tokens.ensure()
-        resp = await self._expiration.request("GET", self._exp_path(video_id), accept=(200, 403, 404))
+        resp = await self._expiration.request(
+            "GET", self._exp_path(video_id), accept=(200, 403, 404)
+        )
         return parse_expiration(video_id, resp.status, resp.data)
 
     async def set_never(self, video_id: str) -> str:
@@ -255,4 +268,11 @@ class IbmClient:
             await asyncio.gather(*tasks, return_exceptions=True)
 
 
-__all__ = ["CHECK_STATUSES", "Expiration", "IbmApiError", "IbmAuthError", "IbmClient", "parse_expiration"]
+__all__ = [
+    "CHECK_STATUSES",
+    "Expiration",
+    "IbmApiError",
+    "IbmAuthError",
+    "IbmClient",
+    "parse_expiration",
+]

@@ -86,7 +86,9 @@ def _int_column(table: pa.Table, name: str) -> tuple[np.ndarray, np.ndarray]:
     return values, valid
 
 
-def plan_refresh(candidates: pa.Table, now_ms: int, policy: RefreshPolicy | None = None) -> RefreshPlan:
+def plan_refresh(
+    candidates: pa.Table, now_ms: int, policy: RefreshPolicy | None = None
+) -> RefreshPlan:
     """The videos to check at ``now_ms``: new, then horizon (soonest expiry first), then
     rolling (stalest first)."""
     policy = policy or RefreshPolicy()
@@ -100,7 +102,10 @@ def plan_refresh(candidates: pa.Table, now_ms: int, policy: RefreshPolicy | None
 
     new = ~has_checked
     horizon = (
-        ~new & (rule == "at_given_time") & has_exp & (expires <= now_ms + int(policy.horizon_days * DAY_MS))
+        ~new
+        & (rule == "at_given_time")
+        & has_exp
+        & (expires <= now_ms + int(policy.horizon_days * DAY_MS))
     )
     rest = ~new & ~horizon
     rest_idx = np.nonzero(rest)[0]

@@ -120,7 +120,9 @@ class ProtectReport:
         return asdict(self)
 
 
-def select_for_protection(warehouse: Warehouse, now_ms_: int, within_days: float) -> list[Candidate]:
+def select_for_protection(
+    warehouse: Warehouse, now_ms_: int, within_days: float
+) -> list[Candidate]:
     with warehouse.read() as con:
         rows = con.execute(
             SELECT_SQL, {"now_ms": int(now_ms_), "within_ms": int(within_days * DAY_MS)}
@@ -138,7 +140,9 @@ async def protect_videos(
     """Run the protect job once (``client`` may be None for a dry run)."""
     opts = options or ProtectOptions()
     now = opts.now_ms if opts.now_ms is not None else now_ms()
-    report = ProtectReport(run_id=run_id or f"ibm-protect-{uuid.uuid4().hex[:12]}", dry_run=opts.dry_run)
+    report = ProtectReport(
+        run_id=run_id or f"ibm-protect-{uuid.uuid4().hex[:12]}", dry_run=opts.dry_run
+    )
     candidates = select_for_protection(warehouse, now, opts.within_days)
     report.selected = len(candidates)
     report.by_reason = dict(Counter(c.reason for c in candidates))
@@ -208,5 +212,9 @@ async def protect_videos(
                 [tuple(a[f.name] for f in ACTION_SCHEMA) for a in actions], ACTION_SCHEMA
             )
             tx.insert_new(ACTIONS_TABLE, table, ["action_id"])
-    log.info("ibm protect %s: %s", "dry run" if opts.dry_run else "run", report.results or "nothing to do")
+    log.info(
+        "ibm protect %s: %s",
+        "dry run" if opts.dry_run else "run",
+        report.results or "nothing to do",
+    )
     return report

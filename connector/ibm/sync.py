@@ -188,7 +188,12 @@ class IbmSync:
         self.report.channels += 1
 
     def _write_videos(
-        self, channel: str, rows: list[tuple], rejects: list[Reject], now: int, complete: bool = False
+        self,
+        channel: str,
+        rows: list[tuple],
+        rejects: list[Reject],
+        now: int,
+        complete: bool = False,
     ) -> None:
         report = self.report
         ts = utc_from_ms(now)
@@ -231,8 +236,13 @@ class IbmSync:
                     [ts, channel, channel],
                 ).fetchone()[0]
                 tx.execute(f"DELETE FROM {SEEN_TABLE} WHERE channel_id = ?", [channel])
-        log.info("ibm channel %s: wrote %d videos, %d rejects%s", channel, len(rows), len(rejects),
-                 " (listing complete)" if complete else "")
+        log.info(
+            "ibm channel %s: wrote %d videos, %d rejects%s",
+            channel,
+            len(rows),
+            len(rejects),
+            " (listing complete)" if complete else "",
+        )
 
     # -- expirations -------------------------------------------------------------------------
     async def _check_expirations(self, now: int) -> None:
@@ -247,8 +257,13 @@ class IbmSync:
         report.rolling_quota = plan.quota
         log.info(
             "ibm expirations: checking %d (new %d, horizon %d, rolling %d of %d; quota %d, due %d)",
-            len(plan), plan.counts["new"], plan.counts["horizon"], plan.counts["rolling"],
-            plan.rest, plan.quota, plan.due,
+            len(plan),
+            plan.counts["new"],
+            plan.counts["horizon"],
+            plan.counts["rolling"],
+            plan.rest,
+            plan.quota,
+            plan.due,
         )
         if not plan.video_ids:
             return
@@ -262,14 +277,18 @@ class IbmSync:
             async for item in self.client.expirations(plan.video_ids, opts.concurrency):
                 if isinstance(item, Expiration):
                     rows.append(expiration_row(item, now))
-                    report.checked_by_status[item.status] = report.checked_by_status.get(item.status, 0) + 1
+                    report.checked_by_status[item.status] = (
+                        report.checked_by_status.get(item.status, 0) + 1
+                    )
                 else:
                     vid, exc = item
                     rejects.append(Reject(vid, f"expiration: {exc}", {"video_id": vid}))
                 if len(rows) + len(rejects) >= opts.checkpoint_rows:
                     if pending is not None:
                         await pending
-                    pending = asyncio.ensure_future(asyncio.to_thread(self._write_expirations, rows, rejects))
+                    pending = asyncio.ensure_future(
+                        asyncio.to_thread(self._write_expirations, rows, rejects)
+                    )
                     rows, rejects = [], []
         finally:
             if pending is not None:
@@ -279,7 +298,9 @@ class IbmSync:
         report.expiration_requests = metrics.requests - req0
         report.expiration_429 = metrics.responses_429 - r429_0
         if report.expiration_elapsed_s > 0:
-            report.requests_per_s = round(report.expiration_requests / report.expiration_elapsed_s, 1)
+            report.requests_per_s = round(
+                report.expiration_requests / report.expiration_elapsed_s, 1
+            )
 
     def _write_expirations(self, rows: list[tuple], rejects: list[Reject]) -> None:
         if not rows and not rejects:

@@ -151,9 +151,15 @@ class UplynkClient:
         results = await asyncio.gather(*(one(c) for c in chunks))
         return [asset for chunk in results for asset in chunk]
 
-    async def list_page(self, skip: int, limit: int = LIST_MAX_LIMIT, order: str = "created") -> list[Any]:
+    async def list_page(
+        self, skip: int, limit: int = LIST_MAX_LIMIT, order: str = "created"
+    ) -> list[Any]:
         """One page of ``/api2/asset/list`` (own library only, shared libraries ignored)."""
         body = await self.call(
-            "/api2/asset/list", skip=int(skip), limit=int(limit), order=order, ignore_shared_libraries=True
+            "/api2/asset/list",
+            skip=int(skip),
+            limit=int(limit),
+            order=order,
+            ignore_shared_libraries=True,
         )
         return list(body.get("assets") or [])

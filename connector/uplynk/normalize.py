@@ -156,7 +156,10 @@ def fast_asset_row(record: Any) -> tuple | None:
         and _ASSET_ID.fullmatch(asset_id) is not None
         and type(created) is int
         and created > 0
-        and (duration is None or ((type(duration) is float or type(duration) is int) and duration >= 0))
+        and (
+            duration is None
+            or ((type(duration) is float or type(duration) is int) and duration >= 0)
+        )
         and _epoch_ok(lastmod)
         and _epoch_ok(deleted)
         and _epoch_ok(autoexpire)

@@ -40,7 +40,9 @@ def sign_params(
     params: Mapping[str, Any], *, owner: str, api_key: str, timestamp: int | None = None
 ) -> dict[str, str]:
     """Return ``{"msg": ..., "sig": ...}`` for a call with ``params``."""
-    msg = encode_msg(params, owner=owner, timestamp=int(time.time()) if timestamp is None else timestamp)
+    msg = encode_msg(
+        params, owner=owner, timestamp=int(time.time()) if timestamp is None else timestamp
+    )
     return {"msg": msg.decode("ascii"), "sig": signature(msg, api_key)}
 
 

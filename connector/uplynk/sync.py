@@ -240,7 +240,9 @@ class UplynkSync:
     async def _walk_feed(self, start_ms: int) -> int:
         """Apply the feed from ``start_ms`` to its head; return the head (last ``end``)."""
         cursor = start_ms
-        boundary = {tuple(b) for b in self.state.boundary} if start_ms == self.state.cursor_ms else set()
+        boundary = (
+            {tuple(b) for b in self.state.boundary} if start_ms == self.state.cursor_ms else set()
+        )
         while True:
             page = await self.client.changes(cursor)
             self.report.feed_pages += 1
@@ -273,7 +275,9 @@ class UplynkSync:
         records = []
         for asset_id, change in latest.items():
             if not valid_asset_id(asset_id):
-                batch.reject(CHANGES_STREAM, asset_id, "asset id is not 32 lowercase hex", list(change.key))
+                batch.reject(
+                    CHANGES_STREAM, asset_id, "asset id is not 32 lowercase hex", list(change.key)
+                )
                 continue
             state = page.assets.get(asset_id)
             if state is not None:
@@ -292,7 +296,9 @@ class UplynkSync:
 
     def _reject_malformed_changes(self, page: ChangesPage) -> None:
         for entry in page.malformed:
-            self.batch.reject(CHANGES_STREAM, None, "change is not [int ts_ms, update|delete, id]", entry)
+            self.batch.reject(
+                CHANGES_STREAM, None, "change is not [int ts_ms, update|delete, id]", entry
+            )
 
     # -- full listing ----------------------------------------------------------------------
 
@@ -313,7 +319,9 @@ class UplynkSync:
         try:
             while not done:
                 while len(pending) < opts.list_concurrency:
-                    pending[to_schedule] = asyncio.create_task(self.client.list_page(to_schedule, limit))
+                    pending[to_schedule] = asyncio.create_task(
+                        self.client.list_page(to_schedule, limit)
+                    )
                     to_schedule += limit
                 records = await pending.pop(next_skip)
                 self.report.list_pages += 1
@@ -353,14 +361,21 @@ class UplynkSync:
             for asset_id in gone:
                 self.batch.add_tombstone(asset_id, head, "reconcile")
             self.report.deleted += len(gone)
-            log.info("reconciliation: %d unlisted, %d still alive, %d deleted", len(candidates), len(alive_ids), len(gone))
+            log.info(
+                "reconciliation: %d unlisted, %d still alive, %d deleted",
+                len(candidates),
+                len(alive_ids),
+                len(gone),
+            )
         self.state.last_reconciled_ms = int(self.state.listing["head_ms"])
         self.state.listing = None
         await self._checkpoint(force=True, clear_seen=True)
 
     # -- checkpoints -------------------------------------------------------------------------
 
-    async def _checkpoint(self, *, force: bool = False, clear_seen: bool = False, wait: bool = False) -> None:
+    async def _checkpoint(
+        self, *, force: bool = False, clear_seen: bool = False, wait: bool = False
+    ) -> None:
         """Hand buffered rows, rejects and the state (as of now) to the writer thread.
 
         One transaction commits them together; at most one is in flight, so the next pages
@@ -409,7 +424,11 @@ class UplynkSync:
             if clear_seen:
                 tx.execute(f"DELETE FROM {SEEN_TABLE}")
             if batch.seen:
-                tx.insert_new(SEEN_TABLE, pa.table({"asset_id": pa.array(batch.seen, pa.string())}), ["asset_id"])
+                tx.insert_new(
+                    SEEN_TABLE,
+                    pa.table({"asset_id": pa.array(batch.seen, pa.string())}),
+                    ["asset_id"],
+                )
             tx.set_state(STREAM, state)
         report.checkpoints += 1
         log.info(

@@ -182,8 +182,14 @@ def test_429_waits_for_ratelimit_reset_and_pauses_the_limiter():
     limiter = RateLimiter(clock=wall.clock, sleep=wall.sleep)
     reset = wall.t + 5
     h = scripted(
-        httpx.Response(429, headers={"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "0",
-                                     "X-RateLimit-Reset": f"{reset:.3f}"}),
+        httpx.Response(
+            429,
+            headers={
+                "X-RateLimit-Limit": "10",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": f"{reset:.3f}",
+            },
+        ),
         ok(),
     )
 
@@ -431,8 +437,9 @@ def test_secret_never_in_exception_or_logs(caplog):
 
     def handler(request):
         return httpx.Response(
-            400, text=f'{{"errors": ["bad client_token {secret}", "{literal}"], '
-                      f'"echo": "{request.url}"}}'
+            400,
+            text=f'{{"errors": ["bad client_token {secret}", "{literal}"], '
+            f'"echo": "{request.url}"}}',
         )
 
     async def go():
@@ -442,7 +449,8 @@ def test_secret_never_in_exception_or_logs(caplog):
         async with c:
             with pytest.raises(ClientError) as ei:
                 await c.request(
-                    "GET", "/metadata",
+                    "GET",
+                    "/metadata",
                     params={"client_token": secret, "q": literal},
                 )
             return ei.value
@@ -450,8 +458,14 @@ def test_secret_never_in_exception_or_logs(caplog):
     with caplog.at_level(logging.DEBUG):
         e = run(go())
         logging.getLogger("connector.test").warning("oops %s", f"{BASE}?client_token={secret}")
-    texts = [str(e), repr(e), e.url, e.body_excerpt, caplog.text,
-             *(r.getMessage() for r in caplog.records)]
+    texts = [
+        str(e),
+        repr(e),
+        e.url,
+        e.body_excerpt,
+        caplog.text,
+        *(r.getMessage() for r in caplog.records),
+    ]
     for t in texts:
         assert secret not in t
         assert literal not in t
@@ -509,8 +523,10 @@ def test_rate_limiter_is_acquired_per_attempt_and_fed_every_response():
             super().observe(headers, now)
 
     spy = Spy()
-    h = scripted(httpx.Response(503, headers={"X-RateLimit-Remaining": "5"}),
-                 ok(headers={"X-RateLimit-Remaining": "4"}))
+    h = scripted(
+        httpx.Response(503, headers={"X-RateLimit-Remaining": "5"}),
+        ok(headers={"X-RateLimit-Remaining": "4"}),
+    )
 
     async def go():
         async with make_client(h, rate_limiter=spy) as c:

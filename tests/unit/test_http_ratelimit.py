@@ -60,8 +60,11 @@ def limiter(clock: FakeClock, **kw) -> RateLimiter:
 
 
 def hdrs(limit, remaining, reset) -> dict[str, str]:
-    return {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(remaining),
-            "X-RateLimit-Reset": str(reset)}
+    return {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": str(reset),
+    }
 
 
 def test_unconfigured_limiter_does_not_wait():
@@ -183,8 +186,9 @@ def test_reset_given_as_delta_seconds_is_accepted():
 
     async def go():
         await lim.acquire()
-        lim.observe({"x-ratelimit-limit": "5", "x-ratelimit-remaining": "0",
-                     "x-ratelimit-reset": "3"})
+        lim.observe(
+            {"x-ratelimit-limit": "5", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "3"}
+        )
         await lim.acquire()
 
     asyncio.run(go())

@@ -16,8 +16,19 @@ def r() -> Redactor:
 
 @pytest.mark.parametrize(
     "name",
-    ["access_token", "client_token", "client_secret", "token", "refresh_token", "sig",
-     "api_key", "apikey", "password", "code", "ACCESS_TOKEN"],
+    [
+        "access_token",
+        "client_token",
+        "client_secret",
+        "token",
+        "refresh_token",
+        "sig",
+        "api_key",
+        "apikey",
+        "password",
+        "code",
+        "ACCESS_TOKEN",
+    ],
 )
 def test_redacts_sensitive_query_params(r, name):
     out = r.url(f"https://h/p?iris_id=42&{name}=v4lue-xyz&x=1")
@@ -58,9 +69,7 @@ def test_redacts_jwts_bearer_and_authorization_headers(r):
     jwt = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjE3MDAwMDAwMDB9.c2lnbmF0dXJlX2hlcmU"
     assert r.redact(f"url token is {jwt}!") == "url token is ***!"
     assert r.redact("Authorization: Bearer abcdefgh12345") == "Authorization: Bearer ***"
-    assert r.redact("header authorization=Basic dXNlcjpwYXNz") == (
-        "header authorization=Basic ***"
-    )
+    assert r.redact("header authorization=Basic dXNlcjpwYXNz") == ("header authorization=Basic ***")
     assert r.redact("sent Bearer abcdefgh12345 along") == "sent Bearer *** along"
 
 
@@ -99,8 +108,9 @@ def test_filter_rewrites_message_args_and_traceback():
     except ValueError:
         import sys
 
-        rec = logging.LogRecord("x", logging.ERROR, __file__, 1, "GET %s", (
-            "https://h/?sig=SECRETSIG",), sys.exc_info())
+        rec = logging.LogRecord(
+            "x", logging.ERROR, __file__, 1, "GET %s", ("https://h/?sig=SECRETSIG",), sys.exc_info()
+        )
     assert flt.filter(rec)
     assert rec.getMessage() == "GET https://h/?sig=***"
     assert "SECRETVAL" not in rec.exc_text and "access_token=***" in rec.exc_text

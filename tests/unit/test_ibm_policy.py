@@ -45,7 +45,9 @@ def test_reasons_new_horizon_rolling():
 
 def test_videos_about_to_exceed_the_budget_are_taken_beyond_the_quota():
     policy = RefreshPolicy(staleness_days=7, run_interval_hours=1)
-    rows = [(f"v{k}", "never", None, NOW - 7 * DAY_MS + 30 * 60_000) for k in range(5)]  # due in 30 min
+    rows = [
+        (f"v{k}", "never", None, NOW - 7 * DAY_MS + 30 * 60_000) for k in range(5)
+    ]  # due in 30 min
     rows += [(f"w{k}", "never", None, NOW - DAY_MS) for k in range(1000)]
     plan = plan_refresh(table(rows), NOW, policy)
     assert plan.quota == math.ceil(1005 / 168)
@@ -60,7 +62,9 @@ def test_empty_and_invalid():
 
 
 @pytest.mark.parametrize("interval_h,budget_d", [(1, 7), (6, 2), (24, 3)])
-def test_simulated_runs_keep_every_video_within_the_budget_and_spread_the_work(interval_h, budget_d):
+def test_simulated_runs_keep_every_video_within_the_budget_and_spread_the_work(
+    interval_h, budget_d
+):
     policy = RefreshPolicy(horizon_days=30, staleness_days=budget_d, run_interval_hours=interval_h)
     rng = random.Random(interval_h)
     n = 2000
@@ -93,22 +97,34 @@ def test_simulated_runs_keep_every_video_within_the_budget_and_spread_the_work(i
 
 
 def test_parse_expiration_states():
-    assert parse_expiration("1", 200, {"expiration": {"rule": "never"}}) == Expiration("1", "ok", "never")
-    assert parse_expiration("1", 200, {"expiration": {"rule": "at_given_time", "expires_at": 1700000000}}) == (
-        Expiration("1", "ok", "at_given_time", 1700000000)
+    assert parse_expiration("1", 200, {"expiration": {"rule": "never"}}) == Expiration(
+        "1", "ok", "never"
     )
+    assert parse_expiration(
+        "1", 200, {"expiration": {"rule": "at_given_time", "expires_at": 1700000000}}
+    ) == (Expiration("1", "ok", "at_given_time", 1700000000))
     assert parse_expiration("1", 404, {"error": "not_found"}).status == "not_found"
     assert parse_expiration("1", 403, {"error": "lack_of_ownership"}).status == "lack_of_ownership"
     assert parse_expiration("1", 403, {"error": "forbidden"}).status == "forbidden"
-    for bad in ({}, {"expiration": {"rule": "sometimes"}}, {"expiration": {"rule": "at_given_time"}}):
+    for bad in (
+        {},
+        {"expiration": {"rule": "sometimes"}},
+        {"expiration": {"rule": "at_given_time"}},
+    ):
         with pytest.raises(ValueError):
             parse_expiration("1", 200, bad)
 
 
 def test_video_row_normalises_and_rejects():
     row = video_row(
-        {"id": "123", "title": "T", "length": "61.5", "created_at": 1700000000, "added_at": 1700000001,
-         "protect": "public"},
+        {
+            "id": "123",
+            "title": "T",
+            "length": "61.5",
+            "created_at": 1700000000,
+            "added_at": 1700000001,
+            "protect": "public",
+        },
         "c1",
     )
     assert row == ("123", "c1", "T", 61.5, 1700000000000, 1700000001000, "public")

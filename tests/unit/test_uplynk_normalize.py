@@ -86,6 +86,13 @@ def test_rows_become_an_arrow_table_with_the_declared_schema():
 
 
 def test_signature_is_hmac_sha256_of_the_compressed_message():
-    signed = sign_params({"start": 5, "ids": ["a"]}, owner="ab" * 16, api_key="key", timestamp=1700000000)
+    signed = sign_params(
+        {"start": 5, "ids": ["a"]}, owner="ab" * 16, api_key="key", timestamp=1700000000
+    )
     assert signed["sig"] == hmac.new(b"key", signed["msg"].encode(), hashlib.sha256).hexdigest()
-    assert decode_msg(signed["msg"]) == {"start": 5, "ids": ["a"], "_owner": "ab" * 16, "_timestamp": 1700000000}
+    assert decode_msg(signed["msg"]) == {
+        "start": 5,
+        "ids": ["a"],
+        "_owner": "ab" * 16,
+        "_timestamp": 1700000000,
+    }
