@@ -1,12 +1,16 @@
 """IBM asset checks: unique keys, and expirations fresh within the staleness budget."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from assets_defs.resources import WarehouseResource, primary_key_check
 
 STALENESS_DAYS = 7.0  # the refresh policy's default budget
+
+
+class FreshnessConfig(dg.Config):
+    """Set to the same budget as the ibm_sync run config's ``staleness_days``."""
+
+    staleness_days: float = STALENESS_DAYS
 
 
 @dg.asset_check(asset="ibm_videos", description="video_id is unique in raw.ibm_videos")
@@ -21,15 +25,17 @@ def ibm_expirations_primary_key(warehouse: WarehouseResource) -> dg.AssetCheckRe
 
 @dg.asset_check(
     asset="ibm_expirations",
-    description=f"every listed video's expiration was checked within {STALENESS_DAYS:g} days",
+    description="every listed video's expiration was checked within the staleness budget (7 days)",
 )
-def ibm_expirations_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def ibm_expirations_fresh(
+    config: FreshnessConfig, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
     with warehouse.get().read() as con:
         live, unchecked, stale, oldest = con.execute(
             f"""
             SELECT count(*),
                    count(*) FILTER (WHERE e.video_id IS NULL),
-                   count(*) FILTER (WHERE e.checked_at < now() - INTERVAL {int(STALENESS_DAYS * 24)} HOUR),
+                   count(*) FILTER (WHERE e.checked_at < now() - INTERVAL {int(config.staleness_days * 24)} HOUR),
                    min(e.checked_at)
             FROM raw.ibm_videos AS v LEFT JOIN raw.ibm_expirations AS e USING (video_id)
             WHERE v.removed_at IS NULL
@@ -42,6 +48,6 @@ def ibm_expirations_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
             "never_checked": int(unchecked),
             "stale": int(stale),
             "oldest_check": str(oldest),
-            "staleness_days": STALENESS_DAYS,
+            "staleness_days": config.staleness_days,
         },
     )
