@@ -83,6 +83,8 @@ class SyncOptions:
     checkpoint_rows: int = 50_000  # ... or every N buffered rows
     listing_checkpoint_rows: int = 200_000  # full listings commit in bigger batches
     list_page_size: int = 100
+    list_overlap: int = 5  # consecutive listing pages share this many positions
+    list_max_look_back: int = 20  # pages fetched backwards when a page does not meet the last
     list_concurrency: int = 8
     full_refresh: bool = False
 
@@ -98,6 +100,7 @@ class SyncReport:
     changes: int = 0
     feed_pages: int = 0
     list_pages: int = 0
+    list_look_backs: int = 0  # extra pages fetched because deletions shifted the listing
     assets_fetched: int = 0
     checkpoints: int = 0
     cursor_before: int | None = None
@@ -111,6 +114,10 @@ class SyncReport:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _ids(records: list[Any]) -> list[str]:
+    return [r["id"] for r in records if isinstance(r, dict) and isinstance(r.get("id"), str)]
 
 
 class _Batch:
@@ -307,14 +314,24 @@ class UplynkSync:
         await self._checkpoint(force=True, clear_seen=True)
 
     async def _list_everything(self) -> None:
-        """Page ``asset/list`` by ``created`` with a window of concurrent requests."""
+        """Page ``asset/list`` ordered by ``created``, a window of requests in flight.
+
+        Ordered by creation time, new assets only append at the end; a deletion, though,
+        shifts every later asset one position left, so a page fetched after deletions
+        before its offset starts late, and a plain skip/limit walk would never see the
+        assets that slid past its start. Pages therefore overlap by ``list_overlap``
+        assets, and a page whose head does not meet the previous page's tail triggers a
+        look-back fetch (:meth:`_look_back`).
+        """
         opts = self.options
         listing = self.state.listing
         assert listing is not None
         limit = opts.list_page_size
+        stride = limit - opts.list_overlap
         next_skip = int(listing["next_skip"])
         pending: dict[int, asyncio.Task] = {}
         to_schedule = next_skip
+        prev_tail: set[str] | None = None  # last ids of the previous page, when it was full
         done = False
         try:
             while not done:
@@ -322,14 +339,17 @@ class UplynkSync:
                     pending[to_schedule] = asyncio.create_task(
                         self.client.list_page(to_schedule, limit)
                     )
-                    to_schedule += limit
+                    to_schedule += stride
                 records = await pending.pop(next_skip)
                 self.report.list_pages += 1
-                self.batch.add_assets(records)
-                self.batch.seen.extend(
-                    r["id"] for r in records if isinstance(r, dict) and isinstance(r.get("id"), str)
-                )
-                next_skip += limit
+                ids = _ids(records)
+                # an empty or short last page must meet the previous page too: deletions
+                # may have pulled the end of the list below its offset
+                if prev_tail is not None and prev_tail.isdisjoint(ids[: opts.list_overlap]):
+                    self._take_listed(await self._look_back(next_skip, prev_tail))
+                self._take_listed(records)
+                prev_tail = set(ids[-opts.list_overlap :]) if len(records) >= limit else None
+                next_skip += stride
                 listing["next_skip"] = next_skip
                 done = len(records) < limit
                 if self.batch.size >= opts.listing_checkpoint_rows:
@@ -339,6 +359,29 @@ class UplynkSync:
                 task.cancel()
             if pending:
                 await asyncio.gather(*pending.values(), return_exceptions=True)
+
+    async def _look_back(self, skip: int, prev_tail: set[str]) -> list[Any]:
+        """Fetch the pages before ``skip`` until one meets the previous page's tail."""
+        limit = self.options.list_page_size
+        found: list[Any] = []
+        for back in range(1, self.options.list_max_look_back + 1):
+            start = max(0, skip - back * limit)
+            records = await self.client.list_page(start, limit)
+            self.report.list_pages += 1
+            self.report.list_look_backs += 1
+            found.extend(records)
+            if start == 0 or not prev_tail.isdisjoint(_ids(records)):
+                return found
+        log.warning(
+            "asset/list shifted by more than %d assets during the listing (deletions); "
+            "assets it skipped are picked up by their next change or the next reconciliation",
+            self.options.list_max_look_back * limit,
+        )
+        return found
+
+    def _take_listed(self, records: list[Any]) -> None:
+        self.batch.add_assets(records)
+        self.batch.seen.extend(_ids(records))
 
     async def _tombstone_unlisted(self) -> None:
         """Stored live assets the listing did not return: re-check, tombstone if gone."""
