@@ -13,9 +13,13 @@ its own:
    primary key ``id``, merge, ``loader_file_format="parquet"``, ``max_table_nesting=0``:
    its best configuration per DESIGN.md). ``--dlt-default-nesting`` adds a second dlt run
    with dlt's default nesting (child tables for lists, flattened dicts);
-4. ``--profile``: one more connector full sync (fresh warehouse) under ``py-spy record``;
-   prints the top functions (self and inclusive) and writes the raw stacks next to the
-   other artefacts.
+4. ``--profile``: one more connector full sync (fresh warehouse), then an incremental one,
+   under ``py-spy record --idle --threads``; prints per thread (event loop / writer pool) the
+   hottest functions and lines in % of wall time, and keeps the raw stacks in the work dir.
+
+``--repeat R`` runs R connector rounds (full + incremental, fresh warehouse each) and reports
+the median; before each timed phase the script waits (``--quiet-wait``, default 120 s) for the
+machine to go idle, and reports the CPU other processes used during the phase.
 
 Uplynk signs every parameter inside ``msg``, so the dlt side uses a requests ``AuthBase``
 that moves the query string (skip, limit, order) into a freshly signed ``msg``/``sig``.
@@ -30,9 +34,9 @@ Targets (printed as PASS/MISS; the exit code is non-zero only on errors):
   * incremental sync < 5% of the full sync's time;
   * connector peak RSS < 1 GB (checked at the catalog size of this run).
 
-Usage: python bench/uplynk_sync.py [--assets N] [--seed S] [--json] [--profile]
+Usage: python bench/uplynk_sync.py [--assets N] [--seed S] [--json] [--profile] [--repeat R]
        [--skip-dlt] [--dlt-default-nesting] [--creates C --updates U --deletes D]
-       [--connector-args "--fast-transport --concurrency 16"] [--keep] [--workdir DIR]
+       [--connector-args "--concurrency 16"] [--quiet-wait S] [--keep] [--workdir DIR]
 (--json: all figures as one JSON object on the last line of stdout.)
 """
 
@@ -466,12 +470,8 @@ def summarize_profile(raw_path: Path, top: int = 15) -> dict[str, Any]:
                 (tid, [_frame_name(f) for f in frames], int(count), _frame_name(frames[-1], True))
             )
     for tid, names, n, leaf_line in stacks:
-        tname = names_by_tid.get(tid, tid)
-        key = (
-            "main"
-            if tname == "MainThread"
-            else ("pool" if "ThreadPoolExecutor" in tname or "asyncio" in tname else tname)
-        )
+        tname = names_by_tid.get(tid)
+        key = "main" if tname == "MainThread" else (tname or "unnamed short-lived threads")
         t = threads.setdefault(
             key,
             {
@@ -526,7 +526,8 @@ def run_profile(
     env = connector_env(sb, workdir / "warehouse.duckdb", workdir / "lake")
     note = (
         "py-spy --idle --threads: every thread sampled every tick; % = share of the main thread's "
-        "samples (= wall time); 'idle' = event loop in select / pool thread waiting for work; native "
+        "samples (= wall time), per thread (asyncio_N = the loop's default executor); 'idle' = event "
+        "loop in select / pool thread waiting for work; native "
         "DuckDB/Arrow/orjson time shows as its Python caller"
     )
 
@@ -916,7 +917,7 @@ def print_table(out: dict[str, Any], log) -> None:
             f"py-spy profile of a connector full sync ({prof['wall_s']:.1f} s wall under py-spy, {prof['rate_hz']} Hz)"
         )
         log(f"  {prof['note']}; raw stacks: {prof['raw_stacks']}")
-        for key, t in sorted(prof["threads"].items(), key=lambda kv: -kv[1]["samples"]):
+        for key, t in _threads_to_show(prof):
             log(
                 f"  thread {key}: busy {t['busy_pct_of_wall']}% of wall; by area: "
                 + ", ".join(f"{e['function']} {e['pct_of_wall']}%" for e in t["by_area"][:8])
@@ -935,7 +936,7 @@ def print_table(out: dict[str, Any], log) -> None:
             log(
                 f"  incremental sync under py-spy ({inc['wall_s']:.2f} s wall): raw stacks {inc['raw_stacks']}"
             )
-            for key, t in sorted(inc["threads"].items(), key=lambda kv: -kv[1]["samples"]):
+            for key, t in _threads_to_show(inc):
                 log(
                     f"  thread {key}: busy {t['busy_pct_of_wall']}% of wall; by area: "
                     + ", ".join(f"{e['function']} {e['pct_of_wall']}%" for e in t["by_area"][:8])
@@ -958,6 +959,14 @@ def print_table(out: dict[str, Any], log) -> None:
     log("")
     for tgt in out["targets"]:
         log(f"{'PASS' if tgt['pass'] else 'MISS'}  {tgt['target']}: {tgt['value']}")
+
+
+def _threads_to_show(prof: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The main thread first, then other threads busy for at least 2% of the wall time."""
+    items = sorted(
+        prof["threads"].items(), key=lambda kv: (kv[0] != "main", -kv[1]["busy_pct_of_wall"])
+    )
+    return [(k, t) for k, t in items if k == "main" or t["busy_pct_of_wall"] >= 2.0]
 
 
 def _rounded(obj: Any) -> Any:

@@ -28,6 +28,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from connector.runtime import release_free_memory
 from connector.timeutil import now_ms, utc_from_ms
 from connector.uplynk.client import ChangesPage, UplynkClient
 from connector.uplynk.normalize import (
@@ -474,6 +475,7 @@ class UplynkSync:
                 )
             tx.set_state(STREAM, state)
         report.checkpoints += 1
+        release_free_memory()
         log.info(
             "checkpoint %d: cursor=%s listing=%s assets=%d changes=%d",
             report.checkpoints,

@@ -35,6 +35,8 @@ from .upsert import UpsertCounts
 
 log = logging.getLogger(__name__)
 
+DEFAULT_MEMORY_LIMIT = os.environ.get("CONNECTOR_DUCKDB_MEMORY_LIMIT") or "192MB"
+
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 DEFAULT_LAKE = "data/lake"
 
@@ -126,8 +128,13 @@ class Warehouse:
         lock_timeout_s: float = 120.0,
         migrations_dir: str | Path | None = None,
         redact: Callable[[str], str] | None = None,
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
     ) -> None:
         self.path = Path(path).absolute()
+        # DuckDB's buffer cache otherwise grows with the tables a sync scans (its default
+        # is 80% of RAM): a cap keeps a sync's memory flat as the catalog grows; joins that
+        # need more spill to <file>.tmp.
+        self.memory_limit = memory_limit
         self.lake_root = Path(lake_root).absolute()
         self.lock_timeout_s = float(lock_timeout_s)
         self.migrations_dir = (
@@ -188,6 +195,7 @@ class Warehouse:
         try:
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET enable_progress_bar = false")
+            con.execute(f"SET memory_limit = '{self.memory_limit}'")
             if migrate:
                 self._ensure_migrated(con)
         except BaseException:
