@@ -351,21 +351,30 @@ def handle_token(st: IbmState, authorization: str | None, body: bytes) -> Result
     return 200, rl, body
 
 
-def handle_videos(
-    st: IbmState, channel: str, query: dict[str, str], authorization: str | None, base: str
-) -> Result:
-    ok, rl = st.limits["videos"].hit(time.time())
+def _refuse(st: IbmState, endpoint: str, authorization: str | None) -> tuple[Result | None, Any]:
+    """What every API call checks first, in the vendor's order: the endpoint's rate limit
+    (429), the bearer token (401), then an injected 503. Returns (refusal or None, headers)."""
+    ok, rl = st.limits[endpoint].hit(time.time())
     if not ok:
-        return _too_many(rl)
+        return _too_many(rl), rl
     if not st.token_ok(authorization):
         return _err(
             401,
             "invalid_token",
             "The provided access token is missing, revoked, expired or malformed",
             rl,
-        )
+        ), rl
     if st.p_503 and st.rng.random() < st.p_503:
-        return _err(503, "temporarily_unavailable", "Temporary error, try again later", rl)
+        return _err(503, "temporarily_unavailable", "Temporary error, try again later", rl), rl
+    return None, rl
+
+
+def handle_videos(
+    st: IbmState, channel: str, query: dict[str, str], authorization: str | None, base: str
+) -> Result:
+    refused, rl = _refuse(st, "videos", authorization)
+    if refused is not None:
+        return refused
     if channel not in IBM_CHANNEL_IDS:
         return _err(404, "not_found", "Channel was not found", rl)
     try:
@@ -393,18 +402,9 @@ def handle_videos(
 def handle_expiration(
     st: IbmState, method: str, video_id: str, authorization: str | None, body: bytes
 ) -> Result:
-    ok, rl = st.limits["expiration"].hit(time.time())
-    if not ok:
-        return _too_many(rl)
-    if not st.token_ok(authorization):
-        return _err(
-            401,
-            "invalid_token",
-            "The provided access token is missing, revoked, expired or malformed",
-            rl,
-        )
-    if st.p_503 and st.rng.random() < st.p_503:
-        return _err(503, "temporarily_unavailable", "Temporary error, try again later", rl)
+    refused, rl = _refuse(st, "expiration", authorization)
+    if refused is not None:
+        return refused
     if method == "PUT":
         form = dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True))
         if form.get("rule") != "never":
