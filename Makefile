@@ -15,12 +15,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)  ## start the sandbox vendors, materialize everything into data/, print a summary
+	@mkdir -p "$(DAGSTER_HOME)"
 	$(PY) scripts/demo.py
 
 dev: $(STAMP)  ## sandbox vendors + the Dagster UI over the same data/ (http://127.0.0.1:3000)
+	@mkdir -p "$(DAGSTER_HOME)"
 	$(PY) scripts/demo.py --ui
 
 test: $(STAMP)  ## lint, then the whole test suite (unit + loopback against the sandbox)
+	@mkdir -p "$(DAGSTER_HOME)"
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
