@@ -1,6 +1,6 @@
 """Measure how fast the sandbox serves /api2/asset/list, and its memory.
 
-    python -m sandbox.bench_list [--assets 1000000] [--pages 2000] [--clients 1] [--json]
+    python bench/sandbox_list.py [--assets 1000000] [--pages 2000] [--clients 1] [--json]
 
 Starts a SandboxProcess, pages through asset/list (limit 100, default order) with raw
 keep-alive HTTP clients (no JSON parsing on the client), and reports:
@@ -15,14 +15,18 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import sys
 import threading
 import time
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import psutil
 
-from .server import SandboxProcess
-from .uplynk import sign
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sandbox.server import SandboxProcess  # noqa: E402
+from sandbox.uplynk import sign  # noqa: E402
 
 
 def _worker(base: str, owner: str, key: str, skips: list[int], out: list[int]) -> None:
