@@ -44,8 +44,8 @@ def sync_options(config: IbmSyncConfig) -> SyncOptions:
             "ibm_videos",
             group_name=GROUP,
             kinds={"ibm", "duckdb", "parquet"},
-            description="One row per IBM video of the configured channels; removed_at when a "
-            "complete listing no longer shows it.",
+            description="One row per IBM video of the configured channels; removed_at once two "
+            "consecutive complete listings no longer show it.",
             metadata={"dagster/table_name": "raw.ibm_videos"},
         ),
         dg.AssetSpec(
@@ -96,6 +96,7 @@ def ibm_sync(
             "rows_inserted": dg.MetadataValue.int(report.videos_inserted),
             "rows_updated": dg.MetadataValue.int(report.videos_updated),
             "rows_removed": dg.MetadataValue.int(report.videos_removed),
+            "rows_missing_once": dg.MetadataValue.int(report.videos_missing),
             "rows_returned": dg.MetadataValue.int(report.videos_returned),
             "rows_rejected": dg.MetadataValue.int(report.rejected),
             "pages": dg.MetadataValue.int(report.pages),

@@ -4,7 +4,8 @@
    decides). Rows are upserted in batches with their rejects; every listed id is stamped
    ``last_seen_at`` (``first_seen_at`` once), has ``removed_at`` cleared, and goes into
    ``meta.ibm_listing_seen``. Only after a channel's listing is COMPLETE are its stored videos
-   that the listing did not return marked ``removed_at``; a failed listing marks nothing.
+   that the listing did not return marked ``missing_since``, and those a second consecutive
+   complete listing also lacks marked ``removed_at``; a failed listing marks nothing.
 2. **Expirations.** :func:`connector.ibm.policy.plan_refresh` picks the videos to check
    (new, within the horizon, a rolling share of the rest). They are fetched concurrently on
    the fast transport, paced by the rate limiter, and written every ``checkpoint_rows``
@@ -70,7 +71,8 @@ class SyncReport:
     videos_listed: int = 0
     videos_inserted: int = 0
     videos_updated: int = 0
-    videos_removed: int = 0
+    videos_removed: int = 0  # confirmed by a second complete listing without them
+    videos_missing: int = 0  # absent from this complete listing for the first time
     videos_returned: int = 0
     rejected: int = 0
     selected: int = 0
@@ -220,7 +222,8 @@ class IbmSync:
                     ).fetchone()[0]
                     tx.con.execute(
                         f"UPDATE {VIDEOS_TABLE} AS v SET last_seen_at = ?, "
-                        "first_seen_at = coalesce(v.first_seen_at, ?), removed_at = NULL "
+                        "first_seen_at = coalesce(v.first_seen_at, ?), removed_at = NULL, "
+                        "missing_since = NULL "
                         "FROM ibm_seen_batch AS s WHERE v.video_id = s.video_id",
                         [ts, ts],
                     )
@@ -229,10 +232,21 @@ class IbmSync:
             if rejects:
                 report.rejected += tx.reject(VIDEOS_STREAM, rejects, report.run_id)
             if complete:
+                # Offset paging can let a video slide between two pages while the channel
+                # changes, so one complete listing without a video only marks it missing;
+                # the next complete listing without it confirms the removal.
+                unseen = (
+                    f"v.channel_id = ? AND v.removed_at IS NULL AND NOT EXISTS "
+                    f"(SELECT 1 FROM {SEEN_TABLE} s WHERE s.channel_id = ? AND s.video_id = v.video_id)"
+                )
                 report.videos_removed += tx.con.execute(
-                    f"UPDATE {VIDEOS_TABLE} AS v SET removed_at = ? "
-                    f"WHERE v.channel_id = ? AND v.removed_at IS NULL AND NOT EXISTS "
-                    f"(SELECT 1 FROM {SEEN_TABLE} s WHERE s.channel_id = ? AND s.video_id = v.video_id)",
+                    f"UPDATE {VIDEOS_TABLE} AS v SET removed_at = v.missing_since "
+                    f"WHERE {unseen} AND v.missing_since IS NOT NULL",
+                    [channel, channel],
+                ).fetchone()[0]
+                report.videos_missing += tx.con.execute(
+                    f"UPDATE {VIDEOS_TABLE} AS v SET missing_since = ? "
+                    f"WHERE {unseen} AND v.missing_since IS NULL",
                     [ts, channel, channel],
                 ).fetchone()[0]
                 tx.execute(f"DELETE FROM {SEEN_TABLE} WHERE channel_id = ?", [channel])

@@ -16,8 +16,12 @@ CREATE TABLE IF NOT EXISTS raw.ibm_videos (
     protect        VARCHAR,           -- IBM `protect` (public, private, ...)
     first_seen_at  TIMESTAMPTZ,       -- first sync whose listing showed the video
     last_seen_at   TIMESTAMPTZ,       -- last sync whose listing showed the video
-    removed_at     TIMESTAMPTZ        -- set when a COMPLETE listing of its channel no longer
-                                      -- shows it; cleared (NULL) if it comes back
+    missing_since  TIMESTAMPTZ,       -- first COMPLETE listing of its channel that did not show
+                                      -- it; NULL while listed (a video that slid between pages
+                                      -- of one offset-paged listing is not removed for that)
+    removed_at     TIMESTAMPTZ        -- confirmed gone: a second consecutive COMPLETE listing did
+                                      -- not show it either; = missing_since (when it left);
+                                      -- cleared (NULL) if it comes back
 );
 
 CREATE TABLE IF NOT EXISTS raw.ibm_expirations (
