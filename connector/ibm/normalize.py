@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from connector.ibm.client import Expiration
+from connector.records import optional_str
 from connector.timeutil import TIMESTAMP, seconds_to_ms
 from connector.warehouse import Reject
 
@@ -49,15 +50,6 @@ def valid_video_id(value: object) -> bool:
     return isinstance(value, str) and _VIDEO_ID.fullmatch(value) is not None
 
 
-def _optional_str(record: dict, name: str) -> str | None:
-    value = record.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"{name} is not a string: {value!r}")
-    return value
-
-
 def _length(value: object) -> float | None:
     if value is None or value == "":
         return None
@@ -82,11 +74,11 @@ def video_row(record: Any, channel_id: str) -> tuple:
     return (
         video_id,
         str(channel_id),
-        _optional_str(record, "title"),
+        optional_str(record, "title"),
         _length(record.get("length")),
         seconds_to_ms(record.get("created_at")),
         seconds_to_ms(record.get("added_at")),
-        _optional_str(record, "protect"),
+        optional_str(record, "protect"),
     )
 
 
@@ -110,15 +102,3 @@ def expiration_row(exp: Expiration, checked_at_ms: int) -> tuple:
         exp.status,
         int(checked_at_ms),
     )
-
-
-def rows_to_table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
-    """Column-wise Arrow table from row tuples (ints in ms for timestamp columns)."""
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
-    arrays = []
-    for values, fld in zip(columns, schema, strict=True):
-        if pa.types.is_timestamp(fld.type):
-            arrays.append(pa.array(values, type=pa.int64()).cast(fld.type))
-        else:
-            arrays.append(pa.array(values, type=fld.type))
-    return pa.Table.from_arrays(arrays, schema=schema)

@@ -31,8 +31,9 @@ from typing import Any
 import pyarrow as pa
 
 from connector.ibm.client import Expiration, IbmClient
-from connector.ibm.normalize import expiration_row, rows_to_table
+from connector.ibm.normalize import expiration_row
 from connector.ibm.sync import write_expirations
+from connector.records import rows_to_table
 from connector.timeutil import TIMESTAMP, now_ms
 from connector.warehouse import Warehouse
 

@@ -35,9 +35,9 @@ from connector.ibm.normalize import (
     VIDEOS_STREAM,
     expiration_row,
     normalize_videos,
-    rows_to_table,
 )
 from connector.ibm.policy import RefreshPlan, RefreshPolicy, load_candidates, plan_refresh
+from connector.records import rows_to_table
 from connector.timeutil import now_ms, utc_from_ms
 from connector.warehouse import Reject, RunRecord, Warehouse, WriteTx
 

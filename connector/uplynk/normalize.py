@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from connector.records import optional_str
 from connector.timeutil import TIMESTAMP
 from connector.warehouse import Reject
 
@@ -67,15 +68,6 @@ def _epoch_ms(record: dict, name: str, *, required: bool) -> int | None:
     return value
 
 
-def _optional_str(record: dict, name: str) -> str | None:
-    value = record.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"{name} is not a string: {value!r}")
-    return value
-
-
 def asset_row(record: Any) -> tuple:
     """One Uplynk asset dict as a tuple in :data:`ASSET_SCHEMA` order; ValueError if invalid."""
     if not isinstance(record, dict):
@@ -98,18 +90,18 @@ def asset_row(record: Any) -> tuple:
     deleted = _epoch_ms(record, "deleted", required=False)
     return (
         asset_id,
-        _optional_str(record, "external_id") or None,
-        _optional_str(record, "desc"),
+        optional_str(record, "external_id") or None,
+        optional_str(record, "desc"),
         None if duration is None else float(duration),
         _epoch_ms(record, "created", required=True),
         _epoch_ms(record, "lastmod", required=False),
         deleted,
         _epoch_ms(record, "autoexpire", required=False),
-        _optional_str(record, "state"),
-        _optional_str(record, "job_type"),
+        optional_str(record, "state"),
+        optional_str(record, "job_type"),
         meta_json,
-        _optional_str(record, "mp4_url"),
-        _optional_str(record, "thumb_url"),
+        optional_str(record, "mp4_url"),
+        optional_str(record, "thumb_url"),
         "feed" if deleted is not None else None,
     )
 
@@ -206,12 +198,3 @@ def normalize_assets(records: Iterable[Any]) -> tuple[list[tuple], list[Reject]]
                 continue
         append(row)
     return rows, rejects
-
-
-def rows_to_table(rows: list[tuple], schema: pa.Schema) -> pa.Table:
-    """Column-wise Arrow table from row tuples (ints in ms for timestamp columns)."""
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
-    arrays = []
-    for values, fld in zip(columns, schema, strict=True):
-        arrays.append(pa.array(values, type=fld.type))  # ints become ms timestamps directly
-    return pa.Table.from_arrays(arrays, schema=schema)

@@ -28,6 +28,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from connector.records import rows_to_table
 from connector.runtime import release_free_memory
 from connector.timeutil import now_ms, utc_from_ms
 from connector.uplynk.client import ChangesPage, UplynkClient
@@ -37,7 +38,6 @@ from connector.uplynk.normalize import (
     CHANGE_SCHEMA,
     CHANGES_STREAM,
     normalize_assets,
-    rows_to_table,
     valid_asset_id,
 )
 from connector.warehouse import Reject, RunRecord, Warehouse, WriteTx
@@ -82,7 +82,7 @@ class SyncOptions:
     first_run_lookback_ms: int = 10 * 60_000  # covers clock skew (signing allows 5 min)
     checkpoint_pages: int = 20  # commit at least every N feed pages ...
     checkpoint_rows: int = 50_000  # ... or every N buffered rows
-    listing_checkpoint_rows: int = 200_000  # full listings commit in bigger batches
+    listing_checkpoint_rows: int = 100_000  # full listings commit in bigger batches
     list_page_size: int = 100
     list_overlap: int = 5  # consecutive listing pages share this many positions
     list_max_look_back: int = 20  # pages fetched backwards when a page does not meet the last
@@ -167,7 +167,7 @@ class _Batch:
 
     @property
     def size(self) -> int:
-        return self.n_assets + len(self.tombstones) + len(self.changes) + len(self.seen)
+        return self.n_assets + len(self.tombstones) + len(self.changes)
 
 
 class UplynkSync:

@@ -8,12 +8,12 @@ import random
 
 import pytest
 
+from connector.records import rows_to_table
 from connector.uplynk.normalize import (
     ASSET_SCHEMA,
     asset_row,
     fast_asset_row,
     normalize_assets,
-    rows_to_table,
 )
 from connector.uplynk.signing import decode_msg, sign_params
 
