@@ -182,7 +182,6 @@ class IbmClient:
         params: dict[str, Any] | None = {"page": 1, "pagesize": int(pagesize)}
         seen: set[str] = set()
         while True:
-            await self.tokens.ensure()
             resp = await self._listing.request("GET", url, params=params)
             body = resp.data
             if not isinstance(body, dict):
@@ -211,7 +210,6 @@ class IbmClient:
     async def get_expiration(self, video_id: str) -> Expiration:
         """The video's expiration; 403/404 come back as its check status. ValueError when
         the body is unusable."""
-        await self.tokens.ensure()
         resp = await self._expiration.request(
             "GET", self._exp_path(video_id), accept=(200, 403, 404)
         )
@@ -219,7 +217,6 @@ class IbmClient:
 
     async def set_never(self, video_id: str) -> str:
         """``PUT rule=never``; returns the check status (ok, not_found, forbidden, ...)."""
-        await self.tokens.ensure()
         resp = await self._expiration.request(
             "PUT", self._exp_path(video_id), data={"rule": "never"}, accept=(200, 403, 404)
         )

@@ -4,8 +4,9 @@
 secret as HTTP Basic auth -> ``{"access_token", "token_type": "bearer", "expires_in"}``.
 The token is renewed when less than ``margin`` is left (``min(refresh_margin_s, 10% of
 expires_in)``), single-flight across concurrent requests. :class:`BearerAuth` is the
-``httpx.Auth`` the API clients use: it reads the *current* token on every attempt, so a
-retry after a renewal carries the new one. The client secret and every token are
+``httpx.Auth`` the API clients use: on every attempt, as it is sent, it takes a token that
+is not about to expire (renewing it first if needed), so a retry after a renewal carries
+the new one and a request that waited in the rate limiter never leaves with a stale one. The client secret and every token are
 registered with the Redactor (process-wide), so they never reach logs or errors.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 
 import httpx
 
@@ -113,13 +114,21 @@ class TokenProvider:
 
 
 class BearerAuth(httpx.Auth):
-    """``Authorization: Bearer <current token>`` on every attempt."""
+    """``Authorization: Bearer <token>`` on every attempt, renewed first when it is about to
+    expire. Applied when the request is sent, after any rate-limiter wait, so a request
+    that queued longer than a short-lived token's life still carries a valid one."""
 
     def __init__(self, provider: TokenProvider) -> None:
         self.provider = provider
 
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        request.headers["Authorization"] = f"Bearer {await self.provider.ensure()}"
+        yield request
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        token = self.provider.current
+        token = self.provider.current  # sync clients: the token as last fetched
         if token:
             request.headers["Authorization"] = f"Bearer {token}"
         yield request
