@@ -10,6 +10,7 @@ from __future__ import annotations
 from connector.config import IbmSettings
 from connector.http import RetryPolicy
 from connector.ibm.client import Expiration, IbmApiError, IbmClient
+from connector.ibm.listing import ChannelListingError
 from connector.ibm.policy import RefreshPlan, RefreshPolicy, plan_refresh
 from connector.ibm.protect import (
     ProtectOptions,
@@ -17,16 +18,20 @@ from connector.ibm.protect import (
     protect_videos,
     select_for_protection,
 )
-from connector.ibm.sync import IbmSync, SyncOptions, SyncReport
+from connector.ibm.sync import IbmReport, IbmSync, SyncOptions
 from connector.ibm.token import IbmAuthError
 from connector.runtime import run_sync
 from connector.warehouse import Warehouse
 
+SyncReport = IbmReport  # the report of one IBM run
+
 __all__ = [
+    "ChannelListingError",
     "Expiration",
     "IbmApiError",
     "IbmAuthError",
     "IbmClient",
+    "IbmReport",
     "IbmSync",
     "ProtectOptions",
     "ProtectReport",
@@ -51,13 +56,13 @@ def sync_ibm(
     timeout: float = 30.0,
     fast_transport: bool = True,
     expiration_rate: float | None = None,
-) -> SyncReport:
+) -> IbmReport:
     """Run one IBM sync (blocking); settings and warehouse default to the environment."""
     settings = settings or IbmSettings.from_env()
     warehouse = warehouse or Warehouse.from_env()
     options = options or SyncOptions()
 
-    async def go() -> SyncReport:
+    async def go() -> IbmReport:
         async with IbmClient(
             settings,
             retry=retry,

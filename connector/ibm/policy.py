@@ -12,7 +12,7 @@ Not every video every run. Among the videos still listed (``removed_at IS NULL``
   hourly), so the work is spread evenly and each video is re-checked at least once per
   budget as long as runs come at least every ``run_interval``.
 
-:func:`plan_refresh` takes the candidate rows as columns (from :func:`load_candidates` or a
+:func:`plan_refresh` takes the candidate rows as columns (from ``sql/refresh_candidates.sql`` or a
 test) and returns the ordered selection with each video's reason.
 """
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -64,19 +63,6 @@ class RefreshPlan:
 
     def __len__(self) -> int:
         return len(self.video_ids)
-
-
-CANDIDATES_SQL = """
-SELECT v.video_id, e.rule, epoch_ms(e.expires_at) AS expires_at_ms,
-       epoch_ms(e.checked_at) AS checked_at_ms
-FROM raw.ibm_videos AS v LEFT JOIN raw.ibm_expirations AS e USING (video_id)
-WHERE v.removed_at IS NULL
-"""
-
-
-def load_candidates(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """(video_id, rule, expires_at_ms, checked_at_ms) of every video not removed."""
-    return con.execute(CANDIDATES_SQL).to_arrow_table()
 
 
 def _int_column(table: pa.Table, name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -30,9 +30,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from connector.ibm import store
 from connector.ibm.client import Expiration, IbmClient
 from connector.ibm.normalize import expiration_row
-from connector.ibm.sync import write_expirations
+from connector.kit import SyncReport
 from connector.records import rows_to_table
 from connector.timeutil import TIMESTAMP, now_ms
 from connector.warehouse import Warehouse
@@ -42,37 +43,6 @@ log = logging.getLogger(__name__)
 ACTIONS_TABLE = "meta.ibm_protect_actions"
 DAY_MS = 86_400_000
 
-SELECT_SQL = """
-WITH live AS (
-    SELECT e.video_id, e.rule, e.expires_at, e.check_status
-    FROM raw.ibm_expirations AS e JOIN raw.ibm_videos AS v USING (video_id)
-    WHERE v.removed_at IS NULL
-),
-expiring AS (
-    SELECT video_id FROM live
-    WHERE check_status = 'ok' AND rule = 'at_given_time'
-      AND expires_at > make_timestamptz($now_ms * 1000)
-      AND expires_at <= make_timestamptz(($now_ms + $within_ms) * 1000)
-      AND video_id IN (SELECT video_id FROM core.ibm_live_elsewhere)
-),
-requested AS (
-    SELECT DISTINCT r.video_id FROM meta.ibm_protect_requests AS r
-    JOIN raw.ibm_videos AS v USING (video_id) WHERE v.removed_at IS NULL
-),
-picked AS (
-    SELECT video_id, bool_or(src = 'e') AS by_expiry, bool_or(src = 'r') AS by_request
-    FROM (SELECT video_id, 'e' AS src FROM expiring
-          UNION ALL SELECT video_id, 'r' AS src FROM requested)
-    GROUP BY video_id
-)
-SELECT p.video_id, l.rule, epoch_ms(l.expires_at) AS expires_at_ms,
-       CASE WHEN p.by_expiry AND p.by_request THEN 'both'
-            WHEN p.by_expiry THEN 'expiring_live_elsewhere' ELSE 'requested' END AS reason
-FROM picked AS p LEFT JOIN live AS l USING (video_id)
-WHERE l.rule IS DISTINCT FROM 'never'
-  AND coalesce(l.check_status, 'ok') = 'ok'
-ORDER BY l.expires_at NULLS LAST, p.video_id
-"""
 
 ACTION_SCHEMA = pa.schema(
     [
@@ -124,10 +94,10 @@ class ProtectReport:
 def select_for_protection(
     warehouse: Warehouse, now_ms_: int, within_days: float
 ) -> list[Candidate]:
-    with warehouse.read() as con:
-        rows = con.execute(
-            SELECT_SQL, {"now_ms": int(now_ms_), "within_ms": int(within_days * DAY_MS)}
-        ).fetchall()
+    rows = warehouse.query(
+        store.sql("select_for_protection"),
+        {"now_ms": int(now_ms_), "within_ms": int(within_days * DAY_MS)},
+    )
     return [Candidate(r[0], r[1], r[2], r[3]) for r in rows]
 
 
@@ -208,7 +178,8 @@ async def protect_videos(
     if actions or observed:
         with warehouse.write() as tx:
             if observed:
-                write_expirations(tx, observed, report.run_id, "protect")
+                batch = store.expirations_batch(observed)
+                store.write_expirations(tx, batch, SyncReport(report.run_id), "protect")
             table = rows_to_table(
                 [tuple(a[f.name] for f in ACTION_SCHEMA) for a in actions], ACTION_SCHEMA
             )

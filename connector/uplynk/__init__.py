@@ -10,14 +10,18 @@ from connector.config import UplynkSettings
 from connector.http import RetryPolicy
 from connector.runtime import run_sync
 from connector.uplynk.client import UplynkApiError, UplynkClient
-from connector.uplynk.sync import SyncOptions, SyncReport, UplynkSync
+from connector.uplynk.state import SyncOptions, UplynkReport
+from connector.uplynk.sync import UplynkSync
 from connector.warehouse import Warehouse
+
+SyncReport = UplynkReport  # the report of one Uplynk run
 
 __all__ = [
     "SyncOptions",
     "SyncReport",
     "UplynkApiError",
     "UplynkClient",
+    "UplynkReport",
     "UplynkSync",
     "sync_uplynk",
 ]
@@ -31,19 +35,19 @@ def sync_uplynk(
     run_id: str | None = None,
     retry: RetryPolicy | None = None,
     timeout: float = 30.0,
-    concurrency: int = 8,
     fast_transport: bool = True,
-) -> SyncReport:
+) -> UplynkReport:
     """Run one Uplynk sync (blocking); settings and warehouse default to the environment."""
     settings = settings or UplynkSettings.from_env()
     warehouse = warehouse or Warehouse.from_env()
+    options = options or SyncOptions()
 
-    async def go() -> SyncReport:
+    async def go() -> UplynkReport:
         async with UplynkClient(
             settings,
             retry=retry,
             timeout=timeout,
-            concurrency=concurrency,
+            concurrency=options.list_concurrency,
             fast_transport=fast_transport,
         ) as client:
             return await UplynkSync(client, warehouse, options, run_id=run_id).run()

@@ -3,6 +3,7 @@
 from .migrations import Migration
 from .rejects import Reject
 from .runs import RunRecord
+from .sqlfile import sql_file
 from .upsert import UpsertCounts
 from .warehouse import Warehouse, WarehouseLockTimeout, WriteTx
 
@@ -14,4 +15,5 @@ __all__ = [
     "Warehouse",
     "WarehouseLockTimeout",
     "WriteTx",
+    "sql_file",
 ]

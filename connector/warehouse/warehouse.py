@@ -23,6 +23,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from connector.config import DEFAULT_LAKE, DEFAULT_WAREHOUSE
+
 from . import lake as _lake
 from . import migrations as _migrations
 from . import rejects as _rejects
@@ -36,9 +38,6 @@ from .upsert import UpsertCounts
 log = logging.getLogger(__name__)
 
 DEFAULT_MEMORY_LIMIT = os.environ.get("CONNECTOR_DUCKDB_MEMORY_LIMIT") or "192MB"
-
-DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
-DEFAULT_LAKE = "data/lake"
 
 
 class WarehouseLockTimeout(TimeoutError):
@@ -74,6 +73,23 @@ class WriteTx:
             return self.con.execute(sql)
         return self.con.execute(sql, params)
 
+    def run(
+        self,
+        sql: str,
+        params: dict[str, Any] | None = None,
+        inputs: dict[str, pa.Table] | None = None,
+    ) -> int:
+        """Run one statement (usually a source's ``.sql`` file, see :mod:`.sqlfile`) with
+        ``$name`` parameters and Arrow ``inputs`` readable by name; returns the number of
+        rows it changed (or the first column of its first row for a query)."""
+        with _registered_inputs(self.con, inputs):
+            row = self.con.execute(sql, params or {}).fetchone()
+        return 0 if row is None or row[0] is None else int(row[0])
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
+        """Rows of a query run inside this transaction."""
+        return self.con.execute(sql, params or {}).fetchall()
+
     def upsert(
         self,
         table: str,
@@ -82,7 +98,8 @@ class WriteTx:
         *,
         compare: Sequence[str] | None = None,
     ) -> UpsertCounts:
-        """MERGE ``batch`` into ``table`` by ``key`` (see :mod:`.upsert`)."""
+        """Insert new rows, replace changed ones (DELETE + INSERT), skip unchanged ones;
+        by ``key`` (see :mod:`.upsert`)."""
         return _upsert.upsert(self.con, table, batch, key, compare=compare)
 
     def insert_new(self, table: str, batch: pa.Table | pa.RecordBatch, key: Sequence[str]) -> int:
@@ -115,6 +132,20 @@ class WriteTx:
     def record_run(self, rec: RunRecord, redact: Callable[[str], str] | None = None) -> None:
         """Upsert ``rec`` into meta.runs by (run_id, stream)."""
         _runs.record_run(self.con, rec, redact or self.redact)
+
+
+@contextmanager
+def _registered_inputs(
+    con: duckdb.DuckDBPyConnection, inputs: dict[str, pa.Table] | None
+) -> Iterator[None]:
+    names = list(inputs or {})
+    for name in names:
+        con.register(name, inputs[name])  # type: ignore[index]
+    try:
+        yield
+    finally:
+        for name in names:
+            con.unregister(name)
 
 
 class Warehouse:
@@ -244,6 +275,26 @@ class Warehouse:
             _lake.release(tx.landed)
         finally:
             con.close()
+
+    def get_state(self, stream: str) -> dict[str, Any] | None:
+        """The stream's last committed state (see :mod:`.state`)."""
+        with self.read() as con:
+            return _state.get_state(con, stream)
+
+    def query(
+        self,
+        sql: str,
+        params: dict[str, Any] | None = None,
+        inputs: dict[str, pa.Table] | None = None,
+    ) -> list[tuple]:
+        """Rows of one read-only query (a source's ``.sql`` file or a mart)."""
+        with self.read() as con, _registered_inputs(con, inputs):
+            return con.execute(sql, params or {}).fetchall()
+
+    def query_arrow(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
+        """One read-only query as an Arrow table."""
+        with self.read() as con:
+            return con.execute(sql, params or {}).fetch_arrow_table()
 
     # -- maintenance ---------------------------------------------------------------------
     def migrate(self) -> list[_migrations.Migration]:

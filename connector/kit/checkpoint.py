@@ -1,0 +1,73 @@
+"""Ordered background checkpoints: a source's commits run in a worker thread, one at a
+time and in submission order, while the event loop keeps fetching and parsing.
+
+Each checkpoint is one warehouse transaction that writes a batch and then the stream's
+state (its cursor) with it, so the cursor can never be ahead of the data. At most one
+commit is in flight: submitting the next waits for the previous one (back-pressure, and
+order: a later cursor is never committed before an earlier one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from connector.runtime import release_free_memory
+from connector.warehouse import Warehouse, WriteTx
+
+log = logging.getLogger(__name__)
+
+Write = Callable[[WriteTx], None]
+
+
+class Checkpointer:
+    """Commits ``write(tx)`` plus ``state`` for ``stream`` in a worker thread, in order.
+
+    >>> await checkpoints.submit(lambda tx: write_batch(tx, batch, report), state)  # doctest: +SKIP
+    >>> await checkpoints.drain()  # doctest: +SKIP
+    """
+
+    def __init__(self, warehouse: Warehouse, stream: str) -> None:
+        self.warehouse = warehouse
+        self.stream = stream
+        self.committed = 0
+        #: the state of the last committed checkpoint (None until one commits a state)
+        self.last_state: dict[str, Any] | None = None
+        self._writing: asyncio.Future | None = None
+
+    async def submit(
+        self,
+        write: Write | None,
+        state: dict[str, Any] | None = None,
+        *,
+        wait: bool = False,
+        note: str = "",
+    ) -> None:
+        """Start committing ``write`` (and ``state``, a snapshot the caller no longer
+        mutates) once the previous commit is done; with ``wait``, return when committed.
+        ``note`` goes into the log line written once the transaction has committed."""
+        await self.drain()
+        loop = asyncio.get_running_loop()
+        self._writing = loop.run_in_executor(None, self._commit, write, state, note)
+        if wait:
+            await self.drain()
+
+    async def drain(self) -> None:
+        """Wait for the commit in flight, if any (its error is raised here)."""
+        if self._writing is not None:
+            writing, self._writing = self._writing, None
+            await writing
+
+    def _commit(self, write: Write | None, state: dict[str, Any] | None, note: str) -> None:
+        with self.warehouse.write() as tx:
+            if write is not None:
+                write(tx)
+            if state is not None:
+                tx.set_state(self.stream, state)
+        self.committed += 1
+        if state is not None:
+            self.last_state = state
+        log.info("%s checkpoint %d committed%s", self.stream, self.committed, note and f": {note}")
+        release_free_memory()

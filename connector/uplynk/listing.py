@@ -1,0 +1,134 @@
+"""Full ``/api2/asset/list`` reconciliation: every live asset, then the deletions the feed
+forgot.
+
+Ordered by ``created``, new assets only append at the end; a deletion, though, shifts every
+later asset one position left, so a page fetched after deletions before its offset starts
+late, and a plain skip/limit walk would never see the assets that slid past its start.
+Pages therefore overlap by ``list_overlap`` assets, and a page whose head does not meet the
+previous page's tail triggers a look-back fetch. Every id the listing returns (a record that
+fails validation included: it keeps its last good state, it is not missing) goes to
+``meta.uplynk_listing_seen``; after the listing, stored live assets it did not return are
+re-checked with ``asset/get`` and tombstoned when really gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from connector.warehouse import sql_file
+
+if TYPE_CHECKING:
+    from connector.uplynk.sync import UplynkSync
+
+log = logging.getLogger(__name__)
+
+
+def listed_ids(records: list[Any]) -> list[str]:
+    return [r["id"] for r in records if isinstance(r, dict) and isinstance(r.get("id"), str)]
+
+
+class FullListing:
+    """The listing half of :class:`~connector.uplynk.sync.UplynkSync`."""
+
+    async def begin_listing(
+        self: UplynkSync, head_ms: int, reason: str, burst_ms: int | None = None
+    ) -> None:
+        self.state.listing = {
+            "head_ms": head_ms,
+            "next_skip": 0,
+            "reason": reason,
+            "burst_ms": burst_ms,
+        }
+        self.batch.clear_seen = True
+        await self.checkpoint(force=True)
+
+    async def list_everything(self: UplynkSync) -> None:
+        """Page ``asset/list`` with a window of requests in flight (see the module doc)."""
+        opts = self.options
+        listing = self.state.listing
+        assert listing is not None
+        limit, overlap = opts.list_page_size, opts.list_overlap
+        stride = limit - overlap
+        next_skip = int(listing["next_skip"])
+        pending: dict[int, asyncio.Task] = {}
+        to_schedule = next_skip
+        prev_tail: set[str] | None = None  # last ids of the previous page, when it was full
+        try:
+            while True:
+                while len(pending) < opts.list_concurrency:
+                    task = asyncio.create_task(self.client.list_page(to_schedule, limit))
+                    pending[to_schedule] = task
+                    to_schedule += stride
+                records = await pending.pop(next_skip)
+                self.report.list_pages += 1
+                ids = listed_ids(records)
+                # an empty or short last page must meet the previous page too: deletions
+                # may have pulled the end of the list below its offset
+                if prev_tail is not None and prev_tail.isdisjoint(ids[:overlap]):
+                    self.take_listed(await self.look_back(next_skip, prev_tail))
+                self.take_listed(records)
+                prev_tail = set(ids[-overlap:]) if len(records) >= limit else None
+                next_skip += stride
+                listing["next_skip"] = next_skip
+                if len(records) < limit:
+                    return
+                if self.batch.n_assets >= opts.listing_checkpoint_rows:
+                    await self.checkpoint(force=True)
+        finally:
+            for task in pending.values():
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending.values(), return_exceptions=True)
+
+    async def look_back(self: UplynkSync, skip: int, prev_tail: set[str]) -> list[Any]:
+        """Fetch the pages before ``skip`` until one meets the previous page's tail."""
+        limit = self.options.list_page_size
+        found: list[Any] = []
+        for back in range(1, self.options.list_max_look_back + 1):
+            start = max(0, skip - back * limit)
+            records = await self.client.list_page(start, limit)
+            self.report.list_pages += 1
+            self.report.list_look_backs += 1
+            found.extend(records)
+            if start == 0 or not prev_tail.isdisjoint(listed_ids(records)):
+                return found
+        log.warning(
+            "asset/list shifted by more than %d assets during the listing (deletions); "
+            "assets it skipped are picked up by their next change or the next reconciliation",
+            self.options.list_max_look_back * limit,
+        )
+        return found
+
+    def take_listed(self: UplynkSync, records: list[Any]) -> None:
+        self.batch.add_assets(records)
+        self.batch.seen.extend(listed_ids(records))
+
+    async def tombstone_unlisted(self: UplynkSync) -> None:
+        """Stored live assets the listing did not return: re-check, tombstone if gone."""
+        await self.checkpoint(force=True, wait=True)
+        candidates = [
+            r[0] for r in self.warehouse.query(sql_file(__file__, "unlisted_live_assets"))
+        ]
+        listing = self.state.listing
+        assert listing is not None
+        if candidates:
+            alive = await self.client.get_assets(candidates)
+            self.report.assets_fetched += len(alive)
+            self.batch.add_assets(alive)
+            alive_ids = set(listed_ids(alive))
+            gone = [c for c in candidates if c not in alive_ids]
+            for asset_id in gone:  # deleted at some point before the listing started
+                self.batch.add_tombstone(asset_id, int(listing["head_ms"]), "reconcile")
+            self.report.deleted += len(gone)
+            log.info(
+                "reconciliation: %d unlisted, %d still alive, %d deleted",
+                len(candidates),
+                len(alive_ids),
+                len(gone),
+            )
+        self.state.last_reconciled_ms = int(listing["head_ms"])
+        self.state.listing = None
+        self.batch.clear_seen = True
+        await self.checkpoint(force=True)
