@@ -7,6 +7,7 @@ import os
 import dagster as dg
 
 from connector.config import DEFAULT_LAKE, DEFAULT_WAREHOUSE
+from connector.kit import describe_failure
 from connector.warehouse import Warehouse
 
 
@@ -56,3 +57,12 @@ def primary_key_check(warehouse: Warehouse, table: str, key: list[str]) -> dg.As
         passed=dupes == 0,
         metadata={"table": table, "key": ", ".join(key), "rows": rows, "duplicate_keys": dupes},
     )
+
+
+def run_or_fail(sync, *args, **kwargs):
+    """Run a connector sync; a failure reaches Dagster as the same one-screen message the
+    command line prints (what failed, why, what was kept), the exception chained."""
+    try:
+        return sync(*args, **kwargs)
+    except Exception as exc:
+        raise dg.Failure(description=describe_failure(exc)) from exc

@@ -2,7 +2,8 @@
 ``python -m connector protect ibm [--apply]``.
 
 Runs the same connector functions the Dagster assets call, configured by the same
-environment variables, and prints the run report as JSON.
+environment variables, and prints the run report as JSON. A failure prints one screen
+(what failed, why, what was kept) and exits 1; ``--debug`` adds the traceback.
 """
 
 from __future__ import annotations
@@ -10,81 +11,101 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
+from typing import Any
 
 import orjson
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m connector")
     sub = parser.add_subparsers(dest="command", required=True)
     sync = sub.add_parser("sync", help="run one incremental sync of a source")
     sync.add_argument("source", choices=["uplynk", "ibm"])
-    sync.add_argument("--full-refresh", action="store_true", help="force a full listing")
-    sync.add_argument("--checkpoint-pages", type=int, default=None)
-    sync.add_argument("--checkpoint-rows", type=int, default=None)
-    sync.add_argument("--concurrency", type=int, default=None, help="default: 8 uplynk, 64 ibm")
+    sync.add_argument("--full-refresh", action="store_true", help="uplynk: force a full listing")
+    sync.add_argument("--checkpoint-pages", type=int, help="uplynk: commit every N feed pages")
+    sync.add_argument("--checkpoint-rows", type=int, help="commit every N rows")
+    sync.add_argument("--concurrency", type=int, help="requests in flight")
     sync.add_argument(
-        "--slow-transport",
-        action="store_true",
-        help="httpx's default transport instead of aiohttp's",
+        "--slow-transport", action="store_true", help="httpx's default transport, not aiohttp's"
     )
-    sync.add_argument("--horizon-days", type=float, default=30.0, help="ibm refresh policy")
-    sync.add_argument("--staleness-days", type=float, default=7.0, help="ibm refresh policy")
-    sync.add_argument("--run-interval-hours", type=float, default=1.0, help="ibm refresh policy")
-    sync.add_argument("-v", "--verbose", action="store_true")
+    sync.add_argument("--horizon-days", type=float, help="ibm refresh policy")
+    sync.add_argument("--staleness-days", type=float, help="ibm refresh policy")
+    sync.add_argument("--run-interval-hours", type=float, help="ibm refresh policy")
     protect = sub.add_parser("protect", help="ibm: set rule=never on videos that must be kept")
     protect.add_argument("source", choices=["ibm"])
     protect.add_argument("--apply", action="store_true", help="really change (default: dry run)")
-    protect.add_argument("--within-days", type=float, default=7.0)
-    protect.add_argument("-v", "--verbose", action="store_true")
-    args = parser.parse_args(argv)
+    protect.add_argument("--within-days", type=float, help="default: 7")
+    for p in (sync, protect):
+        p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+        p.add_argument("--debug", action="store_true", help="print the traceback on failure")
+    return parser
 
+
+def _given(args: argparse.Namespace, **names: str) -> dict[str, Any]:
+    """Options the user set: {option field: value} for each ``field=arg`` given."""
+    return {f: getattr(args, a) for f, a in names.items() if getattr(args, a) is not None}
+
+
+def _run(args: argparse.Namespace) -> Any:
+    if args.command == "protect":
+        from connector.ibm import ProtectOptions, protect_ibm
+
+        options = ProtectOptions(dry_run=not args.apply, **_given(args, within_days="within_days"))
+        return protect_ibm(options=options)
+    if args.source == "ibm":
+        from connector.ibm import RefreshPolicy, SyncOptions, sync_ibm
+
+        policy = RefreshPolicy(
+            **_given(
+                args,
+                horizon_days="horizon_days",
+                staleness_days="staleness_days",
+                run_interval_hours="run_interval_hours",
+            )
+        )
+        options = SyncOptions(
+            policy=policy,
+            **_given(args, concurrency="concurrency", checkpoint_rows="checkpoint_rows"),
+        )
+        return sync_ibm(options=options, fast_transport=not args.slow_transport)
+    from connector.uplynk import SyncOptions as UplynkOptions
+    from connector.uplynk import sync_uplynk
+
+    given = _given(
+        args,
+        checkpoint_pages="checkpoint_pages",
+        checkpoint_rows="checkpoint_rows",
+        list_concurrency="concurrency",
+    )
+    if "checkpoint_rows" in given:
+        given["listing_checkpoint_rows"] = given["checkpoint_rows"]
+    options = UplynkOptions(full_refresh=args.full_refresh, **given)
+    return sync_uplynk(options=options, fast_transport=not args.slow_transport)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
     from connector.http import Redactor, install_log_redaction
+    from connector.kit import describe_failure
 
     install_log_redaction(Redactor())
-
-    if args.command == "protect":
-        from connector.ibm import ProtectOptions, protect_ibm
-
-        report = protect_ibm(
-            options=ProtectOptions(within_days=args.within_days, dry_run=not args.apply)
-        )
-        print(orjson.dumps(report.as_dict()).decode())
-        return 0
-
-    if args.source == "ibm":
-        from connector.ibm import RefreshPolicy, SyncOptions, sync_ibm
-
-        ibm_options = SyncOptions(
-            policy=RefreshPolicy(args.horizon_days, args.staleness_days, args.run_interval_hours),
-            concurrency=args.concurrency or 64,
-        )
-        if args.checkpoint_rows:
-            ibm_options.checkpoint_rows = args.checkpoint_rows
-        report = sync_ibm(options=ibm_options, fast_transport=not args.slow_transport)
-        print(orjson.dumps(report.as_dict()).decode())
-        return 0
-
-    if args.source == "uplynk":
-        from connector.uplynk import SyncOptions, sync_uplynk
-
-        options = SyncOptions(full_refresh=args.full_refresh)
-        if args.checkpoint_pages:
-            options.checkpoint_pages = args.checkpoint_pages
-        if args.checkpoint_rows:
-            options.checkpoint_rows = args.checkpoint_rows
-            options.listing_checkpoint_rows = args.checkpoint_rows
-        report = sync_uplynk(
-            options=options,
-            concurrency=args.concurrency or 8,
-            fast_transport=not args.slow_transport,
-        )
-        print(orjson.dumps(report.as_dict()).decode())
+    try:
+        report = _run(args)
+    except Exception as exc:
+        if args.debug:
+            text = "".join(traceback.format_exception(exc))
+            print(Redactor().redact(text), file=sys.stderr)
+        print(f"\nerror: {describe_failure(exc)}", file=sys.stderr)
+        if not args.debug:
+            print("(run again with --debug for the traceback)", file=sys.stderr)
+        return 1
+    print(orjson.dumps(report.as_dict()).decode())
     return 0
 
 

@@ -3,10 +3,14 @@
 import dagster as dg
 
 from assets_defs.ibm.resources import IbmResource
-from assets_defs.resources import WarehouseResource
+from assets_defs.resources import WarehouseResource, run_or_fail
 from connector.ibm import RefreshPolicy, SyncOptions, sync_ibm
 
 GROUP = "ibm"
+
+
+_DEFAULTS = SyncOptions()
+_POLICY = RefreshPolicy()
 
 
 class IbmSyncConfig(dg.Config):
@@ -14,12 +18,12 @@ class IbmSyncConfig(dg.Config):
     within ``horizon_days``, and a rolling share of the rest so that each is re-checked at
     least every ``staleness_days`` when runs come every ``run_interval_hours``."""
 
-    horizon_days: float = 30.0
-    staleness_days: float = 7.0
-    run_interval_hours: float = 1.0
-    concurrency: int = 64
-    pagesize: int = 50
-    checkpoint_rows: int = 5000
+    horizon_days: float = _POLICY.horizon_days
+    staleness_days: float = _POLICY.staleness_days
+    run_interval_hours: float = _POLICY.run_interval_hours
+    concurrency: int = _DEFAULTS.concurrency
+    pagesize: int = _DEFAULTS.pagesize
+    checkpoint_rows: int = _DEFAULTS.checkpoint_rows
     fast_transport: bool = True
     now_ms: int | None = None  # override "now" (simulations); default: the clock
 
@@ -67,7 +71,8 @@ def ibm_sync(
     """Pages every configured channel's /channels/{id}/videos.json, then checks the
     expirations the refresh policy selects with /videos/{id}/expiration.json, concurrently
     and paced under the vendor's X-RateLimit budget."""
-    report = sync_ibm(
+    report = run_or_fail(
+        sync_ibm,
         ibm.settings(),
         warehouse.get(),
         sync_options(config),

@@ -7,14 +7,18 @@ run it for real with ``dry_run: false`` in the op config.
 import dagster as dg
 
 from assets_defs.ibm.resources import IbmResource
-from assets_defs.resources import WarehouseResource
+from assets_defs.resources import WarehouseResource, run_or_fail
 from connector.ibm import ProtectOptions, protect_ibm
+
+_DEFAULTS = ProtectOptions()
 
 
 class ProtectConfig(dg.Config):
-    dry_run: bool = True
-    within_days: float = 7.0
-    concurrency: int = 8
+    """Run config of the protect job (defaults are ``connector.ibm.ProtectOptions``'s)."""
+
+    dry_run: bool = _DEFAULTS.dry_run
+    within_days: float = _DEFAULTS.within_days
+    concurrency: int = _DEFAULTS.concurrency
     now_ms: int | None = None  # override "now" (simulations); default: the clock
 
 
@@ -35,8 +39,12 @@ def protect_expiring_videos_op(
         now_ms=config.now_ms,
     )
     settings = None if config.dry_run else ibm.settings()
-    report = protect_ibm(
-        settings, warehouse.get(), options, run_id=f"ibm-protect-{context.run.run_id[:8]}"
+    report = run_or_fail(
+        protect_ibm,
+        settings,
+        warehouse.get(),
+        options,
+        run_id=f"ibm-protect-{context.run.run_id[:8]}",
     )
     context.log.info(
         f"ibm protect ({'dry run' if report.dry_run else 'real run'}): {report.selected} selected "

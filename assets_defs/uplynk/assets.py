@@ -4,21 +4,24 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from assets_defs.resources import WarehouseResource, primary_key_check
+from assets_defs.resources import WarehouseResource, run_or_fail
 from assets_defs.uplynk.resources import UplynkResource
 from connector.uplynk import SyncOptions, sync_uplynk
 
 GROUP = "uplynk"
 
 
-class UplynkSyncConfig(dg.Config):
-    """Run config of the Uplynk sync (defaults suit the vendor's documented behaviour)."""
+_DEFAULTS = SyncOptions()
 
-    full_refresh: bool = False
-    delete_window_hours: float = 6.0
-    checkpoint_pages: int = 20
-    checkpoint_rows: int = 50_000
-    list_concurrency: int = 8
+
+class UplynkSyncConfig(dg.Config):
+    """Run config of the Uplynk sync (defaults are ``connector.uplynk.SyncOptions``'s)."""
+
+    full_refresh: bool = _DEFAULTS.full_refresh
+    delete_window_hours: float = _DEFAULTS.delete_window_ms / 3_600_000
+    checkpoint_pages: int = _DEFAULTS.checkpoint_pages
+    checkpoint_rows: int = _DEFAULTS.checkpoint_rows
+    list_concurrency: int = _DEFAULTS.list_concurrency
 
 
 def _ts(ms: int | None) -> str:
@@ -59,8 +62,12 @@ def uplynk_sync(
         checkpoint_rows=config.checkpoint_rows,
         list_concurrency=config.list_concurrency,
     )
-    report = sync_uplynk(
-        uplynk.settings(), warehouse.get(), options, run_id=f"uplynk-{context.run.run_id[:8]}"
+    report = run_or_fail(
+        sync_uplynk,
+        uplynk.settings(),
+        warehouse.get(),
+        options,
+        run_id=f"uplynk-{context.run.run_id[:8]}",
     )
     context.log.info(
         f"uplynk: {report.inserted} inserted, {report.updated} updated, {report.deleted} deleted, "
@@ -71,6 +78,7 @@ def uplynk_sync(
         "cursor_after": _ts(report.cursor_after),
         "cursor_after_ms": dg.MetadataValue.int(report.cursor_after or 0),
         "reconciled": report.reconciled or "no",
+        "bursts": dg.MetadataValue.int(report.bursts),
         "requests": dg.MetadataValue.int(report.requests),
         "retries": dg.MetadataValue.int(report.retries),
         "responses_429": dg.MetadataValue.int(report.responses_429),
@@ -90,16 +98,4 @@ def uplynk_sync(
     yield dg.MaterializeResult(
         asset_key="uplynk_changes",
         metadata={**common, "changes_new": dg.MetadataValue.int(report.changes)},
-    )
-
-
-@dg.asset_check(asset="uplynk_assets", description="asset_id is unique in raw.uplynk_assets")
-def uplynk_assets_primary_key(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return primary_key_check(warehouse.get(), "raw.uplynk_assets", ["asset_id"])
-
-
-@dg.asset_check(asset="uplynk_changes", description="(change_ts, action, asset_id) is unique")
-def uplynk_changes_primary_key(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return primary_key_check(
-        warehouse.get(), "raw.uplynk_changes", ["change_ts", "action", "asset_id"]
     )
