@@ -89,7 +89,8 @@ def upsert(
     *,
     compare: Sequence[str] | None = None,
 ) -> UpsertCounts:
-    """MERGE ``batch`` into ``table`` by ``key``; see the module docstring for semantics."""
+    """Upsert ``batch`` into ``table`` by ``key`` (insert new rows, DELETE + INSERT changed
+    ones, skip unchanged ones); see the module docstring for semantics."""
     batch = as_table(batch)
     key = list(key)
     target = table_columns(con, table)

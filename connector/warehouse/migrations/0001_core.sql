@@ -1,7 +1,7 @@
 -- 0001_core: schemas and the warehouse's own bookkeeping tables.
 -- Portable SQL: accepted by a DuckDB file and by a DuckLake catalog, so no PRIMARY KEY,
--- UNIQUE, indexes, sequences or defaults. Keys are enforced by MERGE INTO in the loader
--- and verified by asset checks.
+-- UNIQUE, indexes, sequences or defaults. Keys are kept unique by the loader's upsert (insert
+-- new rows, delete + insert changed ones) and verified by asset checks.
 CREATE SCHEMA IF NOT EXISTS raw;
 CREATE SCHEMA IF NOT EXISTS core;
 CREATE SCHEMA IF NOT EXISTS marts;

@@ -2,7 +2,7 @@
 -- de-duplicated change log. Grain: raw.uplynk_assets one row per asset_id (deleted assets
 -- stay as tombstones with deleted_at set); raw.uplynk_changes one row per
 -- (change_ts, action, asset_id). No PRIMARY KEY constraints (DuckLake has none): keys are
--- kept unique by MERGE and verified by the uplynk asset checks.
+-- kept unique by the warehouse upsert and verified by the uplynk asset checks.
 CREATE TABLE IF NOT EXISTS raw.uplynk_assets (
     asset_id           VARCHAR NOT NULL,  -- Uplynk GUID, 32 lowercase hex
     external_id        VARCHAR,           -- customer id; NULL when Uplynk has none ('')

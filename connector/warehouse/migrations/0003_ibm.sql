@@ -4,7 +4,7 @@
 -- Grain: raw.ibm_videos one row per video_id; raw.ibm_expirations one row per video_id;
 -- raw.ibm_expiration_history one row per (video_id, observed_at); meta.ibm_protect_requests
 -- one row per (video_id, requested_at); meta.ibm_protect_actions one row per action_id.
--- No PRIMARY KEY constraints (DuckLake has none): keys are kept unique by MERGE and verified
+-- No PRIMARY KEY constraints (DuckLake has none): keys are kept unique by the warehouse upsert and verified
 -- by the ibm asset checks.
 CREATE TABLE IF NOT EXISTS raw.ibm_videos (
     video_id       VARCHAR NOT NULL,  -- IBM video id (a numeric string)
