@@ -15,14 +15,15 @@ from connector.config import (
 
 class IbmResource(dg.ConfigurableResource):
     """IBM client credentials (IBM_VIDEO_CLIENT_ID, IBM_VIDEO_CLIENT_SECRET), the channels to
-    sync (IBM_VIDEO_CHANNEL_IDS, comma-separated) and the endpoints (IBM_VIDEO_API_URL,
-    IBM_VIDEO_TOKEN_URL)."""
+    sync (IBM_VIDEO_CHANNEL_IDS, comma-separated), the endpoints (IBM_VIDEO_API_URL,
+    IBM_VIDEO_TOKEN_URL) and the rate-limit scope (IBM_VIDEO_RATELIMIT_SCOPE)."""
 
     api_url: str | None = None
     token_url: str | None = None
     client_id: str | None = None
     client_secret: str | None = None
     channel_ids: str | None = None
+    ratelimit_scope: str | None = None  # IBM_VIDEO_RATELIMIT_SCOPE: host (default) | endpoint
 
     def settings(self) -> IbmSettings:
         values = (
@@ -42,6 +43,7 @@ class IbmResource(dg.ConfigurableResource):
             client_id=self.client_id,  # type: ignore[arg-type]
             client_secret=self.client_secret,  # type: ignore[arg-type]
             channel_ids=channels,
+            ratelimit_scope=(self.ratelimit_scope or "host").strip().lower(),
         )
 
     @classmethod
@@ -52,4 +54,5 @@ class IbmResource(dg.ConfigurableResource):
             client_id=env_if_set("IBM_VIDEO_CLIENT_ID"),
             client_secret=env_if_set("IBM_VIDEO_CLIENT_SECRET"),
             channel_ids=env_if_set("IBM_VIDEO_CHANNEL_IDS"),
+            ratelimit_scope=env_if_set("IBM_VIDEO_RATELIMIT_SCOPE"),
         )

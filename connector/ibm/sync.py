@@ -100,11 +100,9 @@ class IbmSync(ChannelListing, ExpirationChecks):
     async def _walk(self) -> None:
         now = self.options.now_ms if self.options.now_ms is not None else now_ms()
         self.report.now_ms = now
-        self.report.cursor_after = {"now_ms": now}
         await self.list_channels(now)
         if self.options.check_expirations:
             await self.check_expirations(now)
-            self.report.cursor_after = {"now_ms": now, "checked": self.report.checked_by_reason}
         failed = self.report.channels_failed
         if failed:
             ok = self.report.channels

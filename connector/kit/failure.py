@@ -16,7 +16,7 @@ _ATTR = "sync_summary"
 
 def _kept(report: Any) -> str:
     if report.cursor_after is None and report.cursor_before is None:
-        cursor = "no cursor"
+        cursor = "no cursor (the next run starts over)"
     elif report.cursor_after != report.cursor_before:
         cursor = f"cursor advanced to {report.cursor_after}"
     else:
@@ -24,7 +24,7 @@ def _kept(report: Any) -> str:
     return (
         f"{cursor}; {report.checkpoints} checkpoint(s) committed before the error "
         f"({report.inserted} rows inserted, {report.updated} updated, {report.deleted} "
-        f"deleted, {report.rejected} rejected); a re-run resumes from there"
+        f"deleted, {report.rejected} rejected)"
     )
 
 

@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS raw.uplynk_assets (
 
 CREATE TABLE IF NOT EXISTS raw.uplynk_changes (
     change_ts TIMESTAMPTZ NOT NULL,
-    action    VARCHAR NOT NULL,           -- update | delete
+    action    VARCHAR NOT NULL,           -- the feed's action word: update, delete, create, ...
     asset_id  VARCHAR NOT NULL
 );
 
