@@ -1,7 +1,9 @@
 """Simulated clock: real wall-clock milliseconds plus an offset that `advance` moves forward.
 
-Data timestamps (created, lastmod, changes, `end`) use the simulated clock; request-signing
-timestamps are always checked against the real clock (`real_now_s`).
+Data timestamps (created, lastmod, changes, `end`) use the simulated clock; the Uplynk feed
+serves them shifted by its own offset (world knob `uplynk_clock_offset_s`, a vendor clock
+ahead of or behind the client's). Request-signing timestamps are always checked against the
+real clock (`real_now_s`).
 """
 
 from __future__ import annotations

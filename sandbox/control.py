@@ -1,17 +1,22 @@
 """/_control/* endpoints (JSON over HTTP), for tests, the demo and benchmarks.
 
-    POST   /_control/reset          {seed, assets, epoch_ms?, delete_window_s?, update_window_s?,
-                                     changes_page_size?, changes_assets_omit_prob?,
-                                     malformed_fraction?}   rebuild the world, clock offset 0
-    POST   /_control/config         same optional knobs, applied to the current world, no rebuild
+    POST   /_control/reset          {seed, assets, epoch_ms?, <any knob>?}  rebuild the world,
+                                     simulated clock offset 0. Knobs (sandbox/world/knobs.py):
+                                     delete_window_s, update_window_s, changes_page_size,
+                                     changes_assets_omit_prob, malformed_fraction (reset only),
+                                     uplynk_clock_offset_s, cap_changes_per_ms, get_unknown,
+                                     create_action, numbers_as_strings
+    POST   /_control/config         {<live knob>: value, ...} applied to the current world, no
+                                     rebuild (every knob but malformed_fraction)
     POST   /_control/advance        {seconds, creates?, updates?, deletes?, burst?} -> summary
-    GET    /_control/now            {"now_ms": simulated now, "real_ms": ..., "offset_ms": ...}
+    GET    /_control/now            {"now_ms": simulated now, "real_ms": ..., "offset_ms": ...,
+                                     "uplynk_now_ms": now on the Uplynk feed's clock}
     GET    /_control/world          world parameters and sizes
     POST   /_control/faults         one rule or {"rules": [...]} (see faults.py); DELETE clears
     GET    /_control/faults         the active rules
     GET    /_control/stats          request counters; POST /_control/stats/reset clears them
-    GET    /_control/uplynk/expected  NDJSON of every Uplynk asset (live and deleted) as served,
-                                     plus "malformed" and "_index"
+    /_control/uplynk/...             expected, burst, stats: see sandbox/uplynk_control.py
+    /_control/ibm/...                see sandbox/ibm_control.py
     GET    /_control/truth          NDJSON ground-truth rows (see World.truth)
 
 Errors: HTTP 400 {"detail": "..."}.
@@ -28,19 +33,10 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from .clock import real_now_ms
+from .world.knobs import KNOBS, check_knobs
 
 if TYPE_CHECKING:
     from .app import SandboxState
-
-WORLD_KNOBS = (
-    "epoch_ms",
-    "delete_window_s",
-    "update_window_s",
-    "changes_page_size",
-    "changes_assets_omit_prob",
-    "malformed_fraction",
-)
-LIVE_KNOBS = ("delete_window_s", "update_window_s", "changes_page_size", "changes_assets_omit_prob")
 
 
 def _ok(obj: Any, status: int = 200) -> Response:
@@ -70,11 +66,7 @@ def world_info(state: SandboxState) -> dict[str, Any]:
         "live": w.live_count(),
         "epoch_ms": w.epoch_ms,
         "now_ms": w.now_ms(),
-        "delete_window_s": w.delete_window_s,
-        "update_window_s": w.update_window_s,
-        "changes_page_size": w.changes_page_size,
-        "changes_assets_omit_prob": w.changes_assets_omit_prob,
-        "malformed_fraction": w.malformed_fraction,
+        **{k: getattr(w, k) for k in KNOBS},
         "malformed": int((w.flags & 1).sum()),
         "change_log": w.log_len(),
         "ibm_only": w.ibm_only_count,
@@ -87,10 +79,12 @@ def routes(state: SandboxState) -> list[Route]:
     async def reset(request: Request) -> Response:
         try:
             b = await _body(request)
-            unknown = set(b) - {"seed", "assets", *WORLD_KNOBS}
+            unknown = set(b) - {"seed", "assets", "epoch_ms", *KNOBS}
             if unknown:
                 return _bad(f"unknown fields: {sorted(unknown)}")
-            kw = {k: b[k] for k in WORLD_KNOBS if b.get(k) is not None}
+            kw = check_knobs({k: b[k] for k in KNOBS if b.get(k) is not None})
+            if b.get("epoch_ms") is not None:
+                kw["epoch_ms"] = int(b["epoch_ms"])
             t = time.perf_counter()
             state.build_world(int(b.get("seed", 0)), int(b.get("assets", 1000)), **kw)
             info = world_info(state)
@@ -102,13 +96,10 @@ def routes(state: SandboxState) -> list[Route]:
     async def config(request: Request) -> Response:
         try:
             b = await _body(request)
-            unknown = set(b) - set(LIVE_KNOBS)
-            if unknown:
-                return _bad(f"unknown or not live-settable fields: {sorted(unknown)}")
-            w = state.world
-            for k, v in b.items():
-                setattr(w, k, type(getattr(w, k))(v))
-                state.world_kwargs[k] = v
+            if not isinstance(b, dict):
+                return _bad("body must be a JSON object")
+            values = state.world.configure(**b)
+            state.world_kwargs.update(values)
             return _ok(world_info(state))
         except (ValueError, TypeError) as exc:
             return _bad(str(exc))
@@ -138,6 +129,7 @@ def routes(state: SandboxState) -> list[Route]:
                 "now_ms": state.world.now_ms(),
                 "real_ms": real_now_ms(),
                 "offset_ms": state.clock.offset_ms,
+                "uplynk_now_ms": state.world.uplynk_now_ms(),
             }
         )
 
@@ -161,11 +153,6 @@ def routes(state: SandboxState) -> list[Route]:
     async def stats_reset(request: Request) -> Response:
         state.stats.reset()
         return _ok(state.stats.snapshot())
-
-    async def uplynk_expected(request: Request) -> Response:
-        w = state.world
-        w.settle()
-        return StreamingResponse(w.iter_uplynk_expected(), media_type="application/x-ndjson")
 
     async def truth(request: Request) -> Response:
         w = state.world
@@ -191,6 +178,5 @@ def routes(state: SandboxState) -> list[Route]:
         Route("/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route("/stats", stats, methods=["GET"]),
         Route("/stats/reset", stats_reset, methods=["POST"]),
-        Route("/uplynk/expected", uplynk_expected, methods=["GET"]),
         Route("/truth", truth, methods=["GET"]),
     ]

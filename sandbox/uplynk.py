@@ -10,15 +10,26 @@ Follows /work/shared/VENDOR_APIS.md and vendor-docs/uplynk-asset-api.txt:
   failures carry ``msg``.
 * ``asset/changes``: ``start`` (ms, required); changes with ts >= start in ts order, at most
   ``changes_page_size`` per page; ``end`` = ts of the last change when the page is full, else
-  the simulated now (inclusive at both ends). ``assets`` maps ids to the CURRENT state, except a
+  the feed's now (inclusive at both ends). ``assets`` maps ids to the CURRENT state, except a
   deterministic ``changes_assets_omit_prob`` share of LIVE assets, which the client must fetch
-  with asset/get (deleted assets are always included, with ``deleted``).
-  The world never lets a page (or more) of changes share one millisecond: at most
-  changes_page_size - 1 do, so paging with start=end always makes progress.
+  with asset/get (deleted assets are always included, with ``deleted``). Ordinary churn never
+  puts a page (or more) of changes in one millisecond (at most changes_page_size - 1, while
+  ``cap_changes_per_ms``), so paging with start=end makes progress; a burst
+  (POST /_control/uplynk/burst) does: a page then holds changes_page_size changes at one ms,
+  ``end`` is that ms, and asking again with start=end returns the same page (no sub-ms paging).
 * ``asset/get``: exactly one of id / external_id / ids / external_ids, at most 1000; duplicates
-  ignored; single form -> ``asset``, list forms -> ``assets`` (unknown / deleted skipped).
+  ignored; single form -> ``asset`` (an unknown or deleted one: error), list forms ->
+  ``assets``: unknown / deleted ids skipped (``get_unknown="skip"``), or the whole batch
+  answered ``{"error": 1, "msg": "asset not found: <first such id>"}`` (``"error"``).
 * ``asset/list``: skip, limit 1..100 (default 100), order, query (or deprecated search);
   live assets only; ``shared_assets`` is always empty. Default order: ``created`` ascending.
+
+Quirks the vendor may show (world knobs, sandbox/world/knobs.py; defaults = off):
+``uplynk_clock_offset_s`` (the feed's clock, so every served timestamp, ``end`` and the
+reading of ``start``, runs that far ahead of / behind the simulated clock; signing stays on
+the real clock), ``create_action`` (creates served as ``"create"``), ``numbers_as_strings``
+(that share of assets serve duration/autoexpire/created/lastmod as numeric strings),
+``get_unknown``, ``cap_changes_per_ms``. Ground truth: /_control/uplynk/{expected,stats}.
 """
 
 from __future__ import annotations
@@ -38,7 +49,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .clock import real_now_s
-from .world import ACTION_NAMES
+from .uplynk_control import control_routes as control_routes  # mounted at /_control/uplynk
+from .uplynk_control import served
 
 if TYPE_CHECKING:
     from .app import SandboxState
@@ -145,21 +157,16 @@ def handlers(state: SandboxState) -> dict[str, Any]:
     def changes(data: dict[str, Any]) -> str:
         world = state.world
         start = _int_param(data, "start")
-        now = world.now_ms()
-        world.settle(now)
-        ts, act, idx, full = world.changes(start, now)
-        end = int(ts[-1]) if full else now
+        ts, names, idx, end = world.uplynk_changes(start)
         ids = world.uplynk_ids(idx)
-        tl, al = ts.tolist(), act.tolist()
-        ch = ",".join(
-            f'[{t},"{ACTION_NAMES[a]}","{i}"]' for t, a, i in zip(tl, al, ids, strict=True)
-        )
+        ch = ",".join(f'[{t},"{a}","{i}"]' for t, a, i in zip(ts, names, ids, strict=True))
         uniq, first = np.unique(idx, return_index=True)
         uniq = uniq[np.argsort(first)]
         uniq = uniq[~world.omitted_from_changes(uniq)]
         uids = world.uplynk_ids(uniq)
         js = world.uplynk_json(uniq)
         assets = ",".join(f'"{a}":{j}' for a, j in zip(uids, js, strict=True))
+        served(state).changes_pages += 1
         return f'{{"changes":[{ch}],"assets":{{{assets}}},"start":{start},"end":{end},"error":0}}'
 
     def get(data: dict[str, Any]) -> str:
@@ -181,12 +188,21 @@ def handlers(state: SandboxState) -> dict[str, Any]:
         dec = world.uplynk_index if key == "ids" else world.external_index
         seen: set[int] = set()
         found: list[int] = []
+        unknown: list[str] = []
         for v in vals:
             i = dec(v)
-            if i is None or i in seen or world.deleted_ms[i] != 0:
-                continue
-            seen.add(i)
-            found.append(i)
+            if i is None or world.deleted_ms[i] != 0:
+                if v not in unknown:
+                    unknown.append(v)
+            elif i not in seen:
+                seen.add(i)
+                found.append(i)
+        counts = served(state)
+        counts.get_batches += 1
+        counts.get_unknown_ids += len(unknown)
+        if unknown and world.get_unknown == "error":
+            counts.get_error_batches += 1
+            raise ApiError(f"asset not found: {unknown[0]}")
         js = world.uplynk_json(np.array(found, dtype=np.int64))
         return '{"assets":[' + ",".join(js) + '],"error":0}'
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import orjson
+import pytest
 
 from sandbox.world import World
 
@@ -145,3 +146,58 @@ def test_advance_grows_arrays_and_logs_every_change():
     # the burst: some millisecond holds >= 20 changes
     _, counts = np.unique(ts[log0:], return_counts=True)
     assert counts.max() >= 20
+
+
+def test_the_world_package_exports_what_its_callers_import():
+    from sandbox.world import (
+        ACTION_NAMES,
+        DAY_MS,
+        FLAG_MALFORMED,
+        IBM_CHANNEL_IDS,
+        MALFORMED_KINDS,
+        mix,
+        mix_int,
+        unmix_int,
+    )
+
+    xs = [0, 1, 2**63 + 5, 2**64 - 1]
+    assert [unmix_int(mix_int(x)) for x in xs] == xs
+    assert mix(np.array(xs, dtype=np.uint64)).tolist() == [mix_int(x) for x in xs]
+    assert ACTION_NAMES[:2] == ("update", "delete") and DAY_MS == 86_400_000
+    assert FLAG_MALFORMED == 1 and len(IBM_CHANNEL_IDS) == 4 and len(MALFORMED_KINDS) == 4
+
+
+def test_burst_puts_every_change_at_one_new_ms_uncapped():
+    w = World(5, 1000, epoch_ms=None, changes_page_size=20)
+    log0 = w.log_len()
+    b = w.burst(deletes=30, updates=5)
+    t = b["ts_ms"]
+    ts = w._log_ts.a
+    assert w.log_len() == log0 + 35 and (ts[log0:] == t).all() and (ts[:log0] < t).all()
+    dead = [w.uplynk_index(a) for a in b["deleted_ids"]]
+    upd = [w.uplynk_index(a) for a in b["updated_ids"]]
+    assert (w.deleted_ms[dead] == t).all() and (w.lastmod_ms[upd] == t).all()
+    assert (w.version[upd] >= 1).all() and (w.deleted_ms[upd] == 0).all()
+    assert w.bursts == [{"ts_ms": t, "deletes": 30, "updates": 5}]
+    assert w.now_ms() >= t
+
+
+def test_world_knobs_are_checked_at_build():
+    with pytest.raises(ValueError, match="get_unknown"):
+        World(5, 10, get_unknown="sometimes")
+    with pytest.raises(ValueError, match="unknown"):
+        World(5, 10, colour="red")
+    w = World(5, 10, uplynk_clock_offset_s=-1.5)
+    assert w.uplynk_offset_ms == -1500 and w.configure(create_action="true") == {
+        "create_action": True
+    }
+
+
+def test_ibm_created_at_agrees_with_ibm_video():
+    w = World(5, 3000, epoch_ms=EPOCH)
+    idx = np.arange(0, 3000, 7)
+    assert w.ibm_created_at(idx).tolist() == [w.ibm_video(i)["created_at"] for i in idx.tolist()]
+    j = np.arange(w.ibm_only_count)
+    assert w.ibm_created_at(j, vendor_only=True).tolist() == [
+        w.ibm_video(k, True)["created_at"] for k in j.tolist()
+    ]
