@@ -22,9 +22,10 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from . import control, uplynk
+from . import control, defects, uplynk
 from .clock import SimClock
 from .credentials import UplynkCredentials, uplynk_credentials
+from .defects import Defects, DefectsMiddleware
 from .faults import FaultAndStatsMiddleware, Faults
 from .stats import Stats
 from .world import World
@@ -42,6 +43,7 @@ class SandboxState:
     def __init__(self, seed: int = 0, assets: int = 1000, **world_kwargs: Any) -> None:
         self.clock = SimClock()
         self.faults = Faults()
+        self.defects = Defects()
         self.stats = Stats()
         self.uplynk_credentials: UplynkCredentials = uplynk_credentials()
         self.world_kwargs: dict[str, Any] = {}
@@ -49,6 +51,7 @@ class SandboxState:
 
     def build_world(self, seed: int, assets: int, **kwargs: Any) -> World:
         self.clock.reset()
+        self.defects.clear()  # response defects name paths of the old world
         self.world = World(int(seed), int(assets), clock=self.clock, **kwargs)
         self.world_kwargs = {"seed": int(seed), "assets": int(assets), **kwargs}
         return self.world
@@ -70,7 +73,7 @@ def vendor_modules() -> list[ModuleType]:
 
 def create_app(state: SandboxState) -> FaultAndStatsMiddleware:
     mods = vendor_modules()
-    ctrl = control.routes(state)
+    ctrl = control.routes(state) + defects.control_routes(state)
     for m in mods:
         extra = getattr(m, "control_routes", None)
         if extra is not None:
@@ -85,7 +88,11 @@ def create_app(state: SandboxState) -> FaultAndStatsMiddleware:
         if fp is not None:
             fast.update(fp(state))
     inner = FastPaths(app, fast) if fast else app
-    return FaultAndStatsMiddleware(inner, state.faults, state.stats)
+    # faults first (a fault replaces the answer), then defects, then the vendor; the counters
+    # see the status that was served
+    return FaultAndStatsMiddleware(
+        DefectsMiddleware(inner, state.defects), state.faults, state.stats
+    )
 
 
 class FastPaths:

@@ -234,10 +234,32 @@ class SandboxProcess:
     def truth(self) -> Iterator[dict[str, Any]]:
         return self._ndjson("/truth")
 
+    # Uplynk helpers (see sandbox/uplynk_control.py; knobs go through reset() / config():
+    # uplynk_clock_offset_s, cap_changes_per_ms, get_unknown, create_action, numbers_as_strings)
+    def uplynk_burst(self, deletes: int = 0, updates: int = 0) -> dict[str, Any]:
+        """``deletes`` live assets deleted and ``updates`` others updated at ONE millisecond,
+        never capped. Returns ts_ms, uplynk_ts_ms (feed clock), deleted_ids, updated_ids."""
+        return self._call("POST", "/uplynk/burst", {"deletes": deletes, "updates": updates})
+
+    def uplynk_stats(self) -> dict[str, Any]:
+        """get_batches, get_error_batches, get_unknown_ids, changes_pages, bursts (each
+        with ts_ms, uplynk_ts_ms, deletes, updates), knobs, now_ms, uplynk_now_ms."""
+        return self._call("GET", "/uplynk/stats")
+
+    def uplynk_reset_stats(self) -> dict[str, Any]:
+        return self._call("POST", "/uplynk/stats/reset")
+
+    def uplynk_now_ms(self) -> int:
+        """The simulated now on the Uplynk feed's clock (now_ms + the feed's offset)."""
+        return int(self._call("GET", "/now")["uplynk_now_ms"])
+
     # IBM helpers (see sandbox/ibm.py; IBM state is rebuilt with the world on reset)
     def ibm_config(self, **knobs: Any) -> dict[str, Any]:
-        """``token_ttl_s``, ``rate_limits={endpoint: {limit, window_s}}`` (endpoints:
-        token, videos, expiration), ``p_503``; no arguments: the current config."""
+        """Set IBM knobs (sandbox/ibm_state.py): ``token_ttl_s``, ``rate_limits={name:
+        {limit, window_s}}`` (token, videos, expiration, client), ``ratelimit_scope``
+        ("endpoint" | "client"), ``p_503``, ``put_body`` ("empty" | "json"),
+        ``listing_order`` ("recent" | "oldest"), ``listing_churn`` ({every_requests, uploads,
+        deletes, delete_from} or None); no arguments: the current config."""
         if not knobs:
             return self._call("GET", "/ibm/config")
         return self._call("POST", "/ibm/config", knobs)
@@ -262,3 +284,39 @@ class SandboxProcess:
         """Every IBM video the world knows, with ``listed``, ``rule``, ``expires_at``,
         ``check_error``, ``malformed``, ``channel_id`` as of the simulated now."""
         return self._ndjson("/ibm/videos")
+
+    def ibm_listings(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Ground truth of the last 64 channel listings, oldest first: ``channel``, ``state``
+        (in_progress | complete | abandoned), ``pages``, ``existed_throughout`` (ids live from
+        its page 1 to its last page), ``uploaded`` and ``deleted`` (ids, during it)."""
+        path = "/ibm/listings" + (f"?channel={channel}" if channel else "")
+        return list(self._call("GET", path)["listings"])
+
+    def ibm_clear_listings(self) -> None:
+        self._call("DELETE", "/ibm/listings")
+
+    def ibm_churn(
+        self,
+        channel: str,
+        uploads: int = 0,
+        deletes: int = 0,
+        delete_ids: list[str] | tuple[str, ...] = (),
+    ) -> dict[str, list[str]]:
+        """Upload to / delete from an IBM channel now -> ``{"uploaded": ids, "deleted": ids}``."""
+        body = {"channel": channel, "uploads": uploads, "deletes": deletes}
+        return self._call("POST", "/ibm/churn", {**body, "delete_ids": list(delete_ids)})
+
+    # Response defects (sandbox/defects.py; cleared by reset)
+    def defects(
+        self, rules: dict[str, Any] | list[dict[str, Any]] | None = None, **rule: Any
+    ) -> list[dict[str, Any]]:
+        """Replace the defect rules with ``rules`` (one or a list) or the one ``rule`` given
+        as keywords (kind=..., vendor=..., path=..., times=..., params=...)."""
+        return self._call("POST", "/defects", rules if rules is not None else rule)["rules"]
+
+    def defects_status(self) -> list[dict[str, Any]]:
+        """The rules, each with ``matched``, ``applied`` and ``spent``."""
+        return self._call("GET", "/defects")["rules"]
+
+    def clear_defects(self) -> None:
+        self._call("DELETE", "/defects")
