@@ -294,7 +294,7 @@ class Warehouse:
     def query_arrow(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
         """One read-only query as an Arrow table."""
         with self.read() as con:
-            return con.execute(sql, params or {}).fetch_arrow_table()
+            return con.execute(sql, params or {}).to_arrow_table()
 
     # -- maintenance ---------------------------------------------------------------------
     def migrate(self) -> list[_migrations.Migration]:
