@@ -161,7 +161,8 @@ class FaultAndStatsMiddleware:
                 await asyncio.sleep(rule.timeout_s)
                 await self.app(scope, receive, counting_send)
                 return
-            # truncate: buffer the response, then send the first half of the body
+            # truncate: buffer the response, then send it cut at a random byte (a flaky
+            # proxy cuts at a different byte each time)
             start_msg: dict[str, Any] = {}
             chunks: list[bytes] = []
 
@@ -173,7 +174,7 @@ class FaultAndStatsMiddleware:
 
             await self.app(scope, receive, buffering_send)
             body = b"".join(chunks)
-            cut = body[: max(1, len(body) // 2)] if len(body) > 1 else b"{"
+            cut = body[: rule.rng.randint(1, len(body) - 1)] if len(body) > 1 else b"{"
             headers = [
                 (k, v) for k, v in start_msg.get("headers", []) if k.lower() != b"content-length"
             ]

@@ -1,8 +1,13 @@
-"""The one HTTP core for every vendor: retries, rate limiting, re-auth, redaction."""
+"""The one HTTP core for every vendor: retries, rate limiting, re-auth, redaction.
+
+Redaction rules live in ``connector.secrets`` (shared with the warehouse); ``Redactor``,
+``RedactingFilter``, ``install_log_redaction`` and ``default_redactor`` are their HTTP-side
+face."""
 
 from .client import ApiResponse, AsyncHttpClient
 from .errors import (
     AuthenticationError,
+    BadResponseError,
     ClientError,
     HttpError,
     ResponseParseError,
@@ -25,6 +30,7 @@ __all__ = [
     "ApiResponse",
     "AsyncHttpClient",
     "AuthenticationError",
+    "BadResponseError",
     "ClientError",
     "HttpError",
     "RateLimiter",

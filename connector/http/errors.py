@@ -1,4 +1,4 @@
-"""Typed HTTP errors. Every message is redacted before it is stored.
+"""Typed HTTP errors. Every message is redacted (``connector.secrets``) before it is stored.
 
 Raw httpx/aiohttp exceptions are never chained (their text may hold a URL with a
 token): the client raises these ``from None`` and keeps only the exception type name
@@ -63,7 +63,41 @@ class TransportFailure(HttpError):
 
 
 class ResponseParseError(HttpError):
-    """The body of an accepted status could not be parsed (e.g. truncated JSON)."""
+    """The body of an accepted status could not be parsed or decoded (e.g. truncated
+    JSON). Retried; when retries run out it is ``RetryExhaustedError.last_error``. The
+    subclass ``BadResponseError`` is the same failure twice in a row, raised at once."""
+
+
+class BadResponseError(ResponseParseError):
+    """The body of an accepted status is unusable, and the same on two attempts in a row
+    (NaN, invalid UTF-8, nesting beyond the parser's limit, HTML or an empty body with
+    status 200, a Content-Encoding that does not decode; a body cut short counts only when the
+    same bytes come back; see ``connector.http.body``). Raised at once, not retried
+    further: retrying cannot change it.
+
+    The message names the vendor, method, redacted URL, status, content type, body length,
+    what was wrong and the body's first bytes. Attributes besides ``HttpError``'s:
+    ``problem`` (what was wrong, e.g. ``"not JSON: unexpected character..."``),
+    ``content_type``, ``nbytes`` (raw body length) and ``preview`` (the first bytes,
+    redacted, printable).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        problem: str = "",
+        content_type: str = "",
+        nbytes: int = 0,
+        preview: str = "",
+        **kw: object,
+    ) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        r: Redactor = kw.get("redactor") or default_redactor()  # type: ignore[assignment]
+        self.problem = r.redact(problem)
+        self.content_type = content_type
+        self.nbytes = nbytes
+        self.preview = r.redact(preview)
 
 
 class RetryExhaustedError(HttpError):

@@ -15,7 +15,8 @@ class RequestMetrics:
     of tasks on one event loop; do not share one instance between threads.
 
     ``requests`` counts attempts sent (retries included); ``responses_4xx`` counts every
-    4xx (429 included), ``responses_429`` the 429s among them. ``wait_s`` is the time
+    4xx (429 included), ``responses_429`` the 429s among them; ``parse_errors`` counts
+    attempts whose body on an accepted status was unusable. ``wait_s`` is the time
     slept in retry backoff and in the rate limiter, ``elapsed`` the wall-clock span from
     the first request's start to the last request's end.
     """

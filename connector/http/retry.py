@@ -10,7 +10,7 @@ The wait before the next attempt is, in order of precedence:
    (uniform in ``[0, backoff]``).
 
 Every wait is capped by ``max_wait_s`` and by what is left of ``max_elapsed_s``.
-The retry loop itself is tenacity's ``AsyncRetrying`` (see ``client.py``).
+The retry loop itself is tenacity's ``AsyncRetrying`` (see ``_retrying.py``).
 """
 
 from __future__ import annotations

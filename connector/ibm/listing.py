@@ -15,8 +15,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from connector.http import AuthenticationError
 from connector.ibm import store
 from connector.ibm.normalize import VIDEOS_STREAM, normalize_videos
+from connector.ibm.token import IbmAuthError
 from connector.kit import Batch, write_batch
 from connector.timeutil import utc_from_ms
 from connector.warehouse import WriteTx
@@ -45,6 +47,8 @@ class ChannelListing:
         for channel in self.client.settings.channel_ids:
             try:
                 await self.list_channel(channel, now)
+            except (IbmAuthError, AuthenticationError):
+                raise  # credentials are every channel's problem: stop at once
             except Exception as exc:  # one channel's failure must not stop the others
                 await self.scaffold.checkpoints.drain()
                 failed[channel] = self.client.redactor.redact(f"{type(exc).__name__}: {exc}")

@@ -1,13 +1,11 @@
 """meta.rejects: records that failed validation, with the reason and a scrubbed payload.
 
-Scrubbing (before anything reaches DuckDB):
-
-* a mapping key whose name suggests a secret (token, secret, password, api_key, sig,
-  authorization, ... see ``_is_secret_key``) has its value replaced by ``"[REDACTED]"``;
-* string values: secret-named query parameters in URLs (``?token=...&sig=...``), bearer /
-  basic credentials and JWT-shaped strings are masked, then the caller's ``redact`` callable
-  (e.g. the HTTP layer's Redactor) is applied, if given;
-* anything not JSON-native is stringified.
+Scrubbing, before anything reaches DuckDB, is ``connector.secrets.scrub`` (the one scrubber
+of the project, also used for log lines and error messages; mask ``***``): values under
+secret-named keys (``api_key``, ``auth``, ``Authorization``...) are masked whole; in every
+string, registered literal secrets, secret query parameters (``?token=...&sig=...``),
+bearer/basic credentials and JWT-shaped strings are masked; then the caller's ``redact``
+callable, if given, is applied. Values JSON cannot hold are stored as scrubbed strings.
 
 Key of the table: (stream, record_id, reason). Re-rejecting the same record for the same
 reason updates payload, run_id and rejected_at instead of adding a row. A reject without a
@@ -16,8 +14,7 @@ record_id is deduplicated on (stream, reason, payload) instead.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,97 +23,39 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from connector import secrets
+
 from ._sql import registered
 
-MASK = "[REDACTED]"
-
-_SECRET_WORDS = frozenset(
-    {
-        "token",
-        "tokens",
-        "secret",
-        "secrets",
-        "password",
-        "passwd",
-        "pwd",
-        "passphrase",
-        "apikey",
-        "sig",
-        "sigs",
-        "signature",
-        "authorization",
-        "auth",
-        "credential",
-        "credentials",
-        "cookie",
-        "jwt",
-        "bearer",
-        "privatekey",
-        "sessionid",
-    }
-)
-_SECRET_PAIRS = frozenset(
-    {
-        ("api", "key"),
-        ("private", "key"),
-        ("access", "key"),
-        ("secret", "key"),
-        ("signing", "key"),
-        ("stream", "key"),
-        ("ingest", "key"),
-        ("session", "id"),
-    }
-)
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_SPLIT = re.compile(r"[^A-Za-z0-9]+")
+_JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
-def _is_secret_key(name: str) -> bool:
-    """True when a key name suggests a secret: ``access_token``, ``X-Api-Key``,
-    ``clientSecret``, ``sig``, ``Authorization``... but not ``signal`` or ``design``."""
-    parts = [p.lower() for p in _SPLIT.split(_CAMEL.sub("_", name)) if p]
-    if any(p in _SECRET_WORDS for p in parts):
-        return True
-    if any(pair in _SECRET_PAIRS for pair in zip(parts, parts[1:], strict=False)):
-        return True
-    joined = "".join(parts)
-    return any(w in joined for w in ("token", "secret", "password", "apikey"))
+def payload_json(value: Any, redact: Callable[[str], str] | None = None) -> str:
+    """``value`` scrubbed (``connector.secrets.scrub``, then ``redact``) and serialized as
+    JSON text with sorted keys. A value JSON cannot hold (an object, an integer beyond 64
+    bits: the overflowing epochs that get records rejected) is stored as its scrubbed
+    ``str()``."""
+
+    def fallback(obj: Any) -> Any:
+        return secrets.scrub(str(obj), redact)
+
+    clean = secrets.scrub(value, redact)
+    try:
+        return orjson.dumps(clean, default=fallback, option=_JSON_OPTIONS).decode()
+    except TypeError:  # orjson.JSONEncodeError: an int outside 64 bits somewhere
+        return orjson.dumps(
+            _big_ints_as_str(clean), default=fallback, option=_JSON_OPTIONS
+        ).decode()
 
 
-_QUERY_PARAM = re.compile(r"([?&;])([^=&#\s;]+)=([^&#\s;]*)")
-_BEARER = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
-
-
-def _scrub_text(s: str) -> str:
-    if "=" in s:
-        s = _QUERY_PARAM.sub(lambda m: f"{m[1]}{m[2]}={MASK}" if _is_secret_key(m[2]) else m[0], s)
-    if " " in s:
-        s = _BEARER.sub(lambda m: f"{m[1]} {MASK}", s)
-    if "eyJ" in s:
-        s = _JWT.sub(MASK, s)
-    return s
-
-
-def scrub(value: Any, redact: Callable[[str], str] | None = None) -> Any:
-    """A JSON-ready copy of ``value`` with secrets masked (see the module docstring)."""
-    if isinstance(value, Mapping):
-        return {
-            str(k): MASK if _is_secret_key(str(k)) and v is not None else scrub(v, redact)
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple | set | frozenset):
-        return [scrub(v, redact) for v in value]
-    if isinstance(value, bytes | bytearray):
-        value = bytes(value).decode("utf-8", "replace")
-    if isinstance(value, str):
-        value = _scrub_text(value)
-        return redact(value) if redact is not None else value
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return scrub(str(value), redact)
+def _big_ints_as_str(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if -(2**63) <= value < 2**64 else str(value)
+    if isinstance(value, dict):
+        return {k: _big_ints_as_str(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_big_ints_as_str(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,11 +88,9 @@ def reject(
     now = datetime.now(UTC)
     rows: dict[tuple[str | None, str, str | None], dict[str, Any]] = {}
     for r in rejects:
-        reason = redact(_scrub_text(r.reason)) if redact else _scrub_text(r.reason)
+        reason = secrets.scrub(str(r.reason), redact)
         record_id = None if r.record_id is None else str(r.record_id)
-        payload = orjson.dumps(
-            scrub(r.payload, redact), option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
-        ).decode()
+        payload = payload_json(r.payload, redact)
         dedup_key = (record_id, reason, payload if record_id is None else None)
         rows.pop(dedup_key, None)  # keep the last occurrence, in order
         rows[dedup_key] = {

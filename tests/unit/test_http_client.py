@@ -419,15 +419,17 @@ def test_gives_up_when_elapsed_budget_is_used():
 
 
 def test_parse_failures_exhausted_report_response_parse_error():
-    h = scripted(httpx.Response(200, content=b"{trunc"))
+    # each attempt truncated at a different byte: it may change, so the budget is used up
+    h = scripted(*(httpx.Response(200, content=b'{"assets": [1, 2, 3]'[:n]) for n in (5, 9, 13)))
 
     async def go():
-        async with make_client(h, retry=RetryPolicy(max_attempts=2, jitter=False)) as c:
+        async with make_client(h, retry=RetryPolicy(max_attempts=3, jitter=False)) as c:
             with pytest.raises(RetryExhaustedError) as ei:
                 await c.request("GET", "/x")
             return ei.value
 
     e = run(go())
+    assert e.attempts == 3 and len(h.seen) == 3
     assert isinstance(e.last_error, ResponseParseError) and e.last_error.status == 200
 
 
