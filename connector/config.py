@@ -17,6 +17,7 @@ DEFAULT_LAKE = "data/lake"
 UPLYNK_DEFAULT_BASE_URL = "https://services.uplynk.com"
 IBM_DEFAULT_API_URL = "https://api.video.ibm.com"
 IBM_DEFAULT_TOKEN_URL = "https://video.ibm.com/oauth2/token"
+IBM_RATELIMIT_SCOPES = ("host", "endpoint")
 
 
 class MissingConfigError(RuntimeError):
@@ -70,16 +71,29 @@ class UplynkSettings:
 
 @dataclass(frozen=True)
 class IbmSettings:
+    """IBM Video Streaming settings. ``ratelimit_scope`` (``IBM_VIDEO_RATELIMIT_SCOPE``):
+    ``host`` (default) paces every call to the API host with one budget, ``endpoint``
+    gives listing, expiration and token calls a budget each (see ``IbmClient``)."""
+
     api_url: str
     token_url: str
     client_id: str
     client_secret: str
     channel_ids: tuple[str, ...]
+    ratelimit_scope: str = "host"
+
+    def __post_init__(self) -> None:
+        if self.ratelimit_scope not in IBM_RATELIMIT_SCOPES:
+            raise ValueError(
+                f"IBM_VIDEO_RATELIMIT_SCOPE must be one of {', '.join(IBM_RATELIMIT_SCOPES)}; "
+                f"got {self.ratelimit_scope!r}"
+            )
 
     def __repr__(self) -> str:
         return (
             f"IbmSettings(api_url={self.api_url!r}, token_url={self.token_url!r}, "
-            f"client_id={self.client_id!r}, client_secret='***', channel_ids={self.channel_ids!r})"
+            f"client_id={self.client_id!r}, client_secret='***', channel_ids={self.channel_ids!r}, "
+            f"ratelimit_scope={self.ratelimit_scope!r})"
         )
 
     @classmethod
@@ -97,6 +111,7 @@ class IbmSettings:
             client_id=values["IBM_VIDEO_CLIENT_ID"],
             client_secret=values["IBM_VIDEO_CLIENT_SECRET"],
             channel_ids=channels,
+            ratelimit_scope=(_read(env, "IBM_VIDEO_RATELIMIT_SCOPE") or "host").lower(),
         )
 
 

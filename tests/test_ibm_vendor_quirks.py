@@ -35,9 +35,7 @@ def test_one_channel_answering_404_does_not_stop_the_others(fresh_sandbox, tmp_p
     assert status == "failed" and BROKEN in error
 
 
-def test_a_quarantined_video_keeps_its_last_good_state_and_is_not_missing(
-    fresh_sandbox, tmp_path
-):
+def test_a_quarantined_video_keeps_its_last_good_state_and_is_not_missing(fresh_sandbox, tmp_path):
     wh = new_warehouse(tmp_path)
     run_ibm(fresh_sandbox, wh, check_expirations=False)
     channel = "23481001"

@@ -1,60 +1,56 @@
-"""No secret reaches logs, Dagster metadata, DuckDB or Parquet."""
+"""No secret reaches logs, Dagster events, meta.runs, meta.rejects, DuckDB or Parquet, on
+every path that would carry one without redaction (tests/secret_checks.py), and each of
+those checks fails when redaction is switched off (the last test)."""
 
 from __future__ import annotations
 
-import logging
+import pytest
 
-import dagster as dg
-import pyarrow.parquet as pq
-
-from tests.uplynk_helpers import new_warehouse, run_uplynk
-
-
-def all_text_in_duckdb(warehouse) -> str:
-    chunks = []
-    with warehouse.read() as con:
-        tables = con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
-        ).fetchall()
-        for schema, name in tables:
-            for row in con.execute(f'SELECT * FROM "{schema}"."{name}"').fetchall():
-                chunks.append(repr(row))
-    return "\n".join(chunks)
+from tests import secret_checks
+from tests.redaction import redaction_disabled
+from tests.secret_checks import SecretLeak
 
 
-def all_text_in_lake(warehouse) -> str:
-    return "\n".join(
-        repr(pq.read_table(path).to_pylist()) for path in warehouse.lake_root.rglob("*.parquet")
+def test_token_in_a_query_string_stays_out_of_debug_logs(
+    fresh_sandbox, tmp_path, caplog, monkeypatch
+):
+    secret_checks.check_token_in_a_query_string_stays_out_of_debug_logs(
+        fresh_sandbox, tmp_path, caplog, monkeypatch
     )
 
 
-def test_no_secret_in_logs_metadata_duckdb_or_parquet(fresh_sandbox, tmp_path, caplog, monkeypatch):
-    secret = fresh_sandbox.env["UPLYNK_API_KEY"]
-    caplog.set_level(logging.DEBUG)
-    fresh_sandbox.faults(p_500=0.1, p_429=0.1, retry_after_s=0.01, p_truncate=0.05)
-    wh = new_warehouse(tmp_path)
-    run_uplynk(fresh_sandbox, wh)
-    fresh_sandbox.advance(seconds=600, updates=200, deletes=20)
-
-    for name, value in fresh_sandbox.env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("CONNECTOR_WAREHOUSE", str(wh.path))
-    monkeypatch.setenv("CONNECTOR_LAKE", str(wh.lake_root))
-    from assets_defs.resources import WarehouseResource
-    from assets_defs.uplynk import UplynkResource, uplynk_sync
-
-    instance = dg.DagsterInstance.ephemeral()
-    result = dg.materialize(
-        [uplynk_sync],
-        instance=instance,
-        resources={"uplynk": UplynkResource.from_env(), "warehouse": WarehouseResource.from_env()},
+def test_a_failed_run_quoting_a_url_with_a_token_leaks_nothing(
+    fresh_sandbox, tmp_path, caplog, monkeypatch
+):
+    secret_checks.check_a_failed_run_quoting_a_url_with_a_token(
+        fresh_sandbox, tmp_path, caplog, monkeypatch
     )
-    assert result.success
-    events = instance.get_records_for_run(result.run_id).records
-    dagster_text = "\n".join(repr(r.event_log_entry) for r in events)
 
-    assert secret not in caplog.text
-    assert secret not in dagster_text
-    assert secret not in all_text_in_duckdb(wh)
-    assert secret not in all_text_in_lake(wh)
-    assert "retr" in caplog.text.lower()  # the faults did make the core log retries
+
+def test_a_rejected_record_holding_keys_is_stored_scrubbed(
+    fresh_sandbox, tmp_path, caplog, monkeypatch
+):
+    secret_checks.check_a_rejected_record_holding_keys(fresh_sandbox, tmp_path, caplog, monkeypatch)
+
+
+def test_a_dagster_run_failing_on_an_error_that_quotes_the_key_leaks_nothing(
+    fresh_sandbox, tmp_path, caplog, monkeypatch
+):
+    secret_checks.check_a_dagster_run_failing_on_an_error_that_quotes_the_key(
+        fresh_sandbox, tmp_path, caplog, monkeypatch
+    )
+
+
+# check_an_ibm_dagster_run_failing_on_a_url_with_a_token runs in tests/test_ibm_dagster.py
+
+
+@pytest.mark.parametrize("check", secret_checks.CHECKS, ids=lambda c: c.__name__[6:])
+def test_each_secret_check_fails_with_redaction_disabled(
+    check, fresh_sandbox, tmp_path, caplog, monkeypatch
+):
+    """The checks above can fail: with every scrubber a no-op, each finds its secret in
+    every place it names (``leaks_without_redaction``)."""
+    with redaction_disabled() as patched, pytest.raises(SecretLeak) as leak:
+        check(fresh_sandbox, tmp_path, caplog, monkeypatch)
+    assert patched
+    assert leak.value.places >= check.leaks_without_redaction, str(leak.value)

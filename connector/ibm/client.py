@@ -1,14 +1,17 @@
 """Async client for the IBM Video Streaming endpoints the connector uses.
 
-Three HTTP clients on the shared core, because IBM rate-limits per endpoint and each
-:class:`~connector.http.RateLimiter` must learn one endpoint's ``X-RateLimit-*`` headers:
+Three HTTP clients on the shared core, one per endpoint family:
 
 * the token endpoint (see :mod:`connector.ibm.token`);
-* channel listing, ``GET /channels/{id}/videos.json`` (paged, sequential per channel);
+* channel listing, ``GET /channels/{id}/videos.json`` (paged, sequential per channel;
+  shape and walk bound checked by :mod:`connector.ibm.paging`);
 * video expiration, ``GET``/``PUT /videos/{id}/expiration.json``: many small requests made
   concurrently (bounded), on the fast transport (httpx over aiohttp; the default httpx
-  transport tops out at ~500-700 requests/s on loopback), paced by the limiter so the
-  connector stays under the server's limit instead of bouncing off 429s.
+  transport tops out at ~500-700 requests/s on loopback), paced by a
+  :class:`~connector.http.RateLimiter` so the connector stays under the server's limit
+  instead of bouncing off 429s.
+
+Which calls share a limiter is the ``ratelimit_scope`` setting (see :class:`IbmClient`).
 
 A 403 (``lack_of_ownership`` / ``forbidden``) or 404 (``not_found``) for one video is that
 video's state, not an error: those statuses are accepted and returned as a check status.
@@ -22,16 +25,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from connector.config import IbmSettings
+import httpx
+import orjson
+
+from connector.config import IBM_RATELIMIT_SCOPES, IbmSettings
 from connector.http import AsyncHttpClient, RateLimiter, Redactor, RequestMetrics, RetryPolicy
+from connector.ibm.paging import HARD_MAX_PAGES, IbmApiError, ListingBound, listing_videos
 from connector.ibm.token import BearerAuth, IbmAuthError, TokenProvider
+from connector.records import epoch_ms
 
 PAGESIZE_MAX = 50
 CHECK_STATUSES = ("ok", "not_found", "forbidden", "lack_of_ownership")
-
-
-class IbmApiError(RuntimeError):
-    """IBM answered something the connector cannot use (bad shape, foreign next URL...)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +65,14 @@ def parse_expiration(video_id: str, status: int, body: Any) -> Expiration:
     if rule == "never":
         return Expiration(video_id, "ok", "never", None)
     if rule == "at_given_time":
-        at = exp.get("expires_at")
-        if isinstance(at, bool) or not isinstance(at, int | float) or at <= 0:
-            raise ValueError(f"rule at_given_time without a valid expires_at: {at!r}")
-        return Expiration(video_id, "ok", "at_given_time", int(at))
+        at_ms = epoch_ms(exp.get("expires_at"), "expires_at", unit="s", required=True)
+        return Expiration(video_id, "ok", "at_given_time", at_ms // 1000)
     raise ValueError(f"unknown expiration rule: {rule!r}")
+
+
+def _json_or_empty(body: bytes) -> Any:
+    """A JSON body, or None for an empty one (a PUT's ``200 OK`` has no body)."""
+    return orjson.loads(body) if body.strip() else None
 
 
 class _Failure:
@@ -77,6 +84,22 @@ class _Failure:
 
 class IbmClient:
     """Authenticated, rate-limit aware access to IBM channel listings and expirations.
+
+    Rate-limit scope: IBM's public pages describe limits per endpoint in one place and
+    per client address in another. ``ratelimit_scope`` (default: the settings' value,
+    ``IBM_VIDEO_RATELIMIT_SCOPE``, itself ``"host"`` by default) chooses:
+
+    * ``"host"``: one :class:`~connector.http.RateLimiter` (one budget) for every call to
+      the API host: listing, expiration, and token calls when the token URL is on the
+      same host (a token host elsewhere keeps its own). The conservative choice: safe
+      whichever way the vendor counts.
+    * ``"endpoint"``: a limiter each for listing, expiration and token calls, each
+      learning its own endpoint's ``X-RateLimit-*`` headers; faster when the vendor
+      really counts per endpoint.
+
+    ``listing_rate`` / ``expiration_rate`` cap requests/s (in ``"host"`` scope the shared
+    limiter takes the lower of the two given). ``transport`` replaces the network for
+    every call (tests). ``max_listing_pages`` is the hard cap of one channel's walk.
 
     >>> async with IbmClient(IbmSettings.from_env()) as client:  # doctest: +SKIP
     ...     async for page in client.channel_pages("23481001"):
@@ -95,14 +118,24 @@ class IbmClient:
         expiration_rate: float | None = None,
         listing_rate: float | None = None,
         token_margin_s: float = 60.0,
+        ratelimit_scope: str | None = None,
+        max_listing_pages: int = HARD_MAX_PAGES,
+        transport: httpx.AsyncBaseTransport | None = None,
     ):
         self.settings = settings
         self.redactor = redactor if redactor is not None else Redactor()
         self.redactor.add(settings.client_secret)
         self.concurrency = max(1, int(concurrency))
+        self.max_listing_pages = int(max_listing_pages)
+        self.ratelimit_scope = ratelimit_scope or settings.ratelimit_scope
+        if self.ratelimit_scope not in IBM_RATELIMIT_SCOPES:
+            raise ValueError(f"ratelimit_scope must be one of {IBM_RATELIMIT_SCOPES}")
         self.token_metrics = RequestMetrics()
         self.listing_metrics = RequestMetrics()
         self.expiration_metrics = RequestMetrics()
+        base = settings.api_url.rstrip("/")
+        self._base = urlsplit(base)
+        token_limiter = self._make_limiters(listing_rate, expiration_rate)
         self.tokens = TokenProvider(
             settings,
             redactor=self.redactor,
@@ -110,39 +143,53 @@ class IbmClient:
             retry=retry,
             timeout=timeout,
             refresh_margin_s=token_margin_s,
+            rate_limiter=token_limiter,
+            transport=transport,
         )
         auth = BearerAuth(self.tokens)
-        base = settings.api_url.rstrip("/")
-        self._base = urlsplit(base)
-        self.listing_limiter = RateLimiter(listing_rate)
-        # burst: requests delayed by a busy event loop may catch up (the window guard still
-        # keeps each window under the server budget)
-        self.expiration_limiter = RateLimiter(expiration_rate, burst=max(1, self.concurrency // 4))
-        self._listing = AsyncHttpClient(
-            base,
+        common: dict[str, Any] = dict(
             vendor="ibm",
             timeout=timeout,
             retry=retry,
-            rate_limiter=self.listing_limiter,
             redactor=self.redactor,
-            metrics=self.listing_metrics,
             auth=auth,
             reauthenticate=self.tokens.renew,
+            transport=transport,
+        )
+        self._listing = AsyncHttpClient(
+            base,
+            rate_limiter=self.listing_limiter,
+            metrics=self.listing_metrics,
             max_connections=4,
+            **common,
         )
         self._expiration = AsyncHttpClient(
             base,
-            vendor="ibm",
-            timeout=timeout,
-            retry=retry,
             rate_limiter=self.expiration_limiter,
-            redactor=self.redactor,
             metrics=self.expiration_metrics,
-            auth=auth,
-            reauthenticate=self.tokens.renew,
             max_connections=self.concurrency,
             fast_transport=fast_transport,
+            **common,
         )
+
+    def _make_limiters(
+        self, listing_rate: float | None, expiration_rate: float | None
+    ) -> RateLimiter | None:
+        """Set ``listing_limiter`` / ``expiration_limiter`` for the scope; return the token
+        endpoint's limiter (None: the token provider makes its own)."""
+        # burst: requests delayed by a busy event loop may catch up (the window guard
+        # still keeps each window under the server budget)
+        burst = max(1, self.concurrency // 4)
+        if self.ratelimit_scope == "endpoint":
+            self.listing_limiter = RateLimiter(listing_rate)
+            self.expiration_limiter = RateLimiter(expiration_rate, burst=burst)
+            return None
+        rates = [r for r in (listing_rate, expiration_rate) if r is not None]
+        shared = RateLimiter(min(rates) if rates else None, burst=burst)
+        self.listing_limiter = self.expiration_limiter = shared
+        token = urlsplit(self.settings.token_url)
+        same_host = (token.scheme, token.netloc) == (self._base.scheme, self._base.netloc)
+        return shared if same_host else None
 
     @property
     def metrics(self) -> RequestMetrics:
@@ -166,41 +213,48 @@ class IbmClient:
         )
 
     # -- listing ---------------------------------------------------------------------------
-    def _check_next(self, url: str) -> None:
+    def _check_next(self, url: str, channel_id: str) -> None:
         """Follow ``paging.next`` only to the configured API host (it gets our token)."""
         parts = urlsplit(url)
         if (parts.scheme, parts.netloc) != (self._base.scheme, self._base.netloc):
-            raise IbmApiError(f"paging.next points to another host: {self.redactor.url(url)}")
+            raise IbmApiError(
+                f"IBM channel {channel_id} listing: paging.next points to another host: "
+                f"{self.redactor.url(url)}",
+                channel_id=channel_id,
+            )
 
     async def channel_pages(
         self, channel_id: str, pagesize: int = PAGESIZE_MAX
     ) -> AsyncIterator[list[Any]]:
         """Pages (lists of video dicts) of a channel's listing. ``paging.next`` alone decides
         when it ends: a server that clamps ``pagesize`` (asking 100, getting 50) does not end
-        the listing early."""
-        url = f"/channels/{quote(str(channel_id), safe='')}/videos.json"
+        the listing early.
+
+        IbmApiError (``channel_id`` set) when a page is not a listing (an error envelope
+        with status 200, no ``videos`` list), when ``next`` leaves the API host or repeats
+        a URL, or when the walk outruns its :class:`~connector.ibm.paging.ListingBound`.
+        """
+        channel_id = str(channel_id)
+        url = f"/channels/{quote(channel_id, safe='')}/videos.json"
         params: dict[str, Any] | None = {"page": 1, "pagesize": int(pagesize)}
-        seen: set[str] = set()
+        seen_urls: set[str] = set()
+        bound = ListingBound(channel_id, max_pages=self.max_listing_pages)
         while True:
             resp = await self._listing.request("GET", url, params=params)
-            body = resp.data
-            if not isinstance(body, dict):
-                raise IbmApiError(f"channel {channel_id}: listing is not a JSON object")
-            videos = body.get("videos") or []
-            if not isinstance(videos, list):
-                raise IbmApiError(f"channel {channel_id}: 'videos' is not a list")
+            videos, paging = listing_videos(resp.data, channel_id, self.redactor.redact)
+            bound.check(videos, paging)
             yield videos
-            paging = body.get("paging") or {}
-            nxt = paging.get("next") if isinstance(paging, dict) else None
+            nxt = paging.get("next")
             if not nxt:
                 return
-            nxt = str(nxt)
-            self._check_next(nxt)
-            if nxt in seen:
+            self._check_next(nxt, channel_id)
+            if nxt in seen_urls:
                 raise IbmApiError(
-                    f"channel {channel_id}: paging.next repeats {self.redactor.url(nxt)}"
+                    f"IBM channel {channel_id} listing: paging.next repeats "
+                    f"{self.redactor.url(nxt)}",
+                    channel_id=channel_id,
                 )
-            seen.add(nxt)
+            seen_urls.add(nxt)
             url, params = nxt, None
 
     # -- expirations -----------------------------------------------------------------------
@@ -213,12 +267,18 @@ class IbmClient:
         resp = await self._expiration.request(
             "GET", self._exp_path(video_id), accept=(200, 403, 404)
         )
+        resp = await self._expiration.request("GET", self._exp_path(video_id), accept=(200, 403, 404))
         return parse_expiration(video_id, resp.status, resp.data)
 
     async def set_never(self, video_id: str) -> str:
         """``PUT rule=never``; returns the check status (ok, not_found, forbidden, ...)."""
         resp = await self._expiration.request(
-            "PUT", self._exp_path(video_id), data={"rule": "never"}, accept=(200, 403, 404)
+            "PUT",
+            self._exp_path(video_id),
+            data={"rule": "never"},
+            accept=(200, 403, 404),
+            allow_empty=True,  # the doc describes no body for the 200
+            parse=_json_or_empty,  # nor does it for whitespace
         )
         if resp.status == 200:
             return "ok"

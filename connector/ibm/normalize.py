@@ -1,9 +1,11 @@
 """IBM video and expiration records -> Arrow rows with an explicit schema.
 
 A record that does not fit is never coerced: it becomes a
-:class:`~connector.warehouse.Reject` with the reason. Normalisations (documented in the
-data dictionary): ``length`` is a string of seconds in the API and becomes DOUBLE; Unix
-second epochs become TIMESTAMPTZ; an epoch 0 / empty means "not set" (NULL).
+:class:`~connector.warehouse.Reject` with the reason. Ids stay strings (numeric strings,
+as IBM sends them). Numbers follow the shared rule of :mod:`connector.records`:
+``length`` (a string of seconds in the API) becomes DOUBLE and may not be negative; the
+Unix second epochs ``created_at`` / ``added_at`` become TIMESTAMPTZ when between 2000 and
+2100, and 0 means "not set" (NULL).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from typing import Any
 import pyarrow as pa
 
 from connector.ibm.client import Expiration
-from connector.records import optional_str
-from connector.timeutil import TIMESTAMP, seconds_to_ms
+from connector.records import epoch_ms, optional_number, optional_str
+from connector.timeutil import TIMESTAMP
 from connector.warehouse import Reject
 
 VIDEOS_STREAM = "ibm_videos"
@@ -50,20 +52,6 @@ def valid_video_id(value: object) -> bool:
     return isinstance(value, str) and _VIDEO_ID.fullmatch(value) is not None
 
 
-def _length(value: object) -> float | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"length is not a number of seconds: {value!r}")
-    try:
-        out = float(value)  # the API sends a string of seconds
-    except (TypeError, ValueError):
-        raise ValueError(f"length is not a number of seconds: {value!r}") from None
-    if not out >= 0:
-        raise ValueError(f"length is negative or NaN: {value!r}")
-    return out
-
-
 def video_row(record: Any, channel_id: str) -> tuple:
     """One IBM video dict as a tuple in :data:`VIDEO_SCHEMA` order; ValueError if invalid."""
     if not isinstance(record, dict):
@@ -75,9 +63,9 @@ def video_row(record: Any, channel_id: str) -> tuple:
         video_id,
         str(channel_id),
         optional_str(record, "title"),
-        _length(record.get("length")),
-        seconds_to_ms(record.get("created_at")),
-        seconds_to_ms(record.get("added_at")),
+        optional_number(record, "length", minimum=0),
+        epoch_ms(record.get("created_at"), "created_at", unit="s"),
+        epoch_ms(record.get("added_at"), "added_at", unit="s"),
         optional_str(record, "protect"),
     )
 

@@ -1,9 +1,12 @@
 """Uplynk asset and change records -> Arrow rows with an explicit schema.
 
 A record that does not fit the schema is never coerced: it becomes a
-:class:`~connector.warehouse.Reject` with the reason, and the sync carries on.
+:class:`~connector.warehouse.Reject` with the reason, and the sync carries on. Numbers
+(``duration``, the ms epochs ``created``, ``lastmod``, ``deleted``, ``autoexpire``) follow
+the shared rule of :mod:`connector.records`: a JSON number or a numeric string, epochs
+between 2000 and 2100, durations not negative.
 Normalisations that are not coercions, documented in the data dictionary:
-- epoch 0 means "not set" for ``deleted`` and ``autoexpire`` and becomes NULL;
+- epoch 0 means "not set" for ``lastmod``, ``deleted`` and ``autoexpire`` and becomes NULL;
 - an empty ``external_id`` means "none" and becomes NULL;
 - ``meta`` is stored as JSON text with sorted keys, so equal dicts compare equal.
 """
@@ -17,7 +20,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from connector.records import optional_str
+from connector.records import EPOCH_MAX_MS, EPOCH_MIN_MS, epoch_ms, optional_number, optional_str
 from connector.timeutil import TIMESTAMP
 from connector.warehouse import Reject
 
@@ -47,25 +50,11 @@ CHANGE_SCHEMA = pa.schema(
 )
 
 _ASSET_ID = re.compile(r"[0-9a-f]{32}")
+_INF = float("inf")
 
 
 def valid_asset_id(value: object) -> bool:
     return isinstance(value, str) and _ASSET_ID.fullmatch(value) is not None
-
-
-def _epoch_ms(record: dict, name: str, *, required: bool) -> int | None:
-    value = record.get(name)
-    if value is None:
-        if required:
-            raise ValueError(f"{name} is missing")
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} is not an integer epoch in ms: {value!r}")
-    if value == 0 and not required:
-        return None
-    if value <= 0:
-        raise ValueError(f"{name} is not a positive epoch in ms: {value!r}")
-    return value
 
 
 def asset_row(record: Any) -> tuple:
@@ -75,11 +64,8 @@ def asset_row(record: Any) -> tuple:
     asset_id = record.get("id")
     if not valid_asset_id(asset_id):
         raise ValueError(f"id is missing or not 32 lowercase hex: {asset_id!r}")
-    duration = record.get("duration")
-    if duration is not None and (
-        isinstance(duration, bool) or not isinstance(duration, int | float) or duration < 0
-    ):
-        raise ValueError(f"duration is not a non-negative number: {duration!r}")
+    get = record.get
+    duration = optional_number(record, "duration", minimum=0)
     meta = record.get("meta")
     if meta is None:
         meta_json = None
@@ -87,16 +73,16 @@ def asset_row(record: Any) -> tuple:
         meta_json = orjson.dumps(meta, option=orjson.OPT_SORT_KEYS).decode()
     else:
         raise ValueError(f"meta is not an object: {type(meta).__name__}")
-    deleted = _epoch_ms(record, "deleted", required=False)
+    deleted = epoch_ms(get("deleted"), "deleted", unit="ms")
     return (
         asset_id,
         optional_str(record, "external_id") or None,
         optional_str(record, "desc"),
-        None if duration is None else float(duration),
-        _epoch_ms(record, "created", required=True),
-        _epoch_ms(record, "lastmod", required=False),
+        duration,
+        epoch_ms(get("created"), "created", unit="ms", required=True),
+        epoch_ms(get("lastmod"), "lastmod", unit="ms"),
         deleted,
-        _epoch_ms(record, "autoexpire", required=False),
+        epoch_ms(get("autoexpire"), "autoexpire", unit="ms"),
         optional_str(record, "state"),
         optional_str(record, "job_type"),
         meta_json,
@@ -113,7 +99,9 @@ def record_id_of(record: Any) -> str | None:
 
 
 def _epoch_ok(value: object) -> bool:
-    return value is None or (type(value) is int and value >= 0)
+    return value is None or (
+        type(value) is int and (value == 0 or EPOCH_MIN_MS <= value < EPOCH_MAX_MS)
+    )
 
 
 def _str_ok(value: object) -> bool:
@@ -123,9 +111,10 @@ def _str_ok(value: object) -> bool:
 def fast_asset_row(record: Any) -> tuple | None:
     """:func:`asset_row` for a record that is valid, None for any that is not.
 
-    The hot path of a full listing: the same rules as :func:`asset_row` checked in a
-    handful of comparisons; a None sends the record through :func:`asset_row` to get the
-    reason it is rejected.
+    The hot path of a full listing: the rules of :func:`asset_row` for the shapes the
+    vendor documents (ints, floats, strings), checked in a handful of comparisons. A None
+    sends the record through :func:`asset_row`, which rejects it with the reason or
+    accepts it (numbers sent as numeric strings take that slower path).
     """
     if type(record) is not dict:
         return None
@@ -147,10 +136,10 @@ def fast_asset_row(record: Any) -> tuple | None:
         type(asset_id) is str
         and _ASSET_ID.fullmatch(asset_id) is not None
         and type(created) is int
-        and created > 0
+        and EPOCH_MIN_MS <= created < EPOCH_MAX_MS
         and (
             duration is None
-            or ((type(duration) is float or type(duration) is int) and duration >= 0)
+            or ((type(duration) is float or type(duration) is int) and 0 <= duration < _INF)
         )
         and _epoch_ok(lastmod)
         and _epoch_ok(deleted)
