@@ -1,4 +1,11 @@
-"""Shared pytest fixtures. Keep each fixture small; add new ones below."""
+"""Shared pytest fixtures. Keep each fixture small; add new ones below.
+
+The habit of this suite (tests/README.md): a test that claims a behaviour has been seen to
+fail with that behaviour broken. Break it by hand with the smallest edit, run the test, read
+why it failed, restore, and add the breakage to the table in tests/README.md. Expected values
+come from the sandbox's ground truth or an obvious restatement in the test, never from the
+code under test or from another run of it.
+"""
 
 from __future__ import annotations
 

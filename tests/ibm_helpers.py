@@ -120,11 +120,9 @@ def restate_expiration(video: dict, checked_ms: int) -> dict:
     }
 
 
-def stored_table(warehouse: Warehouse, table: str, columns: tuple[str, ...]) -> dict[str, dict]:
-    """``table`` by video_id, every column (timestamps as epoch ms); fails if the table has a
-    column the restatements above do not cover."""
+def table_columns(warehouse: Warehouse, table: str) -> tuple[str, ...]:
     schema, name = table.split(".")
-    got_columns = tuple(
+    return tuple(
         r[0]
         for r in rows(
             warehouse,
@@ -133,7 +131,14 @@ def stored_table(warehouse: Warehouse, table: str, columns: tuple[str, ...]) -> 
             [schema, name],
         )
     )
-    assert got_columns == columns, f"{table} changed: restate its columns in tests/ibm_helpers.py"
+
+
+def stored_table(warehouse: Warehouse, table: str, columns: tuple[str, ...]) -> dict[str, dict]:
+    """``table`` by video_id, every column (timestamps as epoch ms); fails if the table has a
+    column the restatements above do not cover."""
+    assert table_columns(warehouse, table) == columns, (
+        f"{table} changed: restate its columns in tests/ibm_helpers.py"
+    )
     select = ", ".join(c if c in _NOT_TIMESTAMPS else f"epoch_ms({c})" for c in columns)
     out = {}
     for row in rows(warehouse, f"SELECT {select} FROM {table}"):

@@ -151,7 +151,10 @@ def ibm_next_with_token(sandbox, token: str, *, then_fail: bool) -> None:
             "vendor": "ibm",
             "path": path,
             "times": 1,
-            "params": {"path": "paging.next", "value": f"{url}?page=2&pagesize=50&access_token={token}"},
+            "params": {
+                "path": "paging.next",
+                "value": f"{url}?page=2&pagesize=50&access_token={token}",
+            },
         }
     ]
     if then_fail:

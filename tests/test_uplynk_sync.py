@@ -85,10 +85,10 @@ def test_first_sync_equals_the_sandbox_catalog(fresh_sandbox, tmp_path):
     assert len(truth.live) > 1000 and report.inserted >= len(truth.live)
     # the changes table holds exactly what the feed served from the run's first page on
     changes = stored_changes(wh)
-    if changes:
-        first = min(c[0] for c in changes)
-        served = {c for c in served_changes(fresh_sandbox, first) if c[0] <= report.cursor_after}
-        assert set(changes) == served
+    assert changes, "the feed served nothing in the first run's window: nothing checked"
+    first = min(c[0] for c in changes)
+    served = {c for c in served_changes(fresh_sandbox, first) if c[0] <= report.cursor_after}
+    assert set(changes) == served
 
 
 def test_incremental_sync_after_churn_converges_and_requests_only_what_changed(

@@ -146,31 +146,23 @@ class IbmClient:
             rate_limiter=token_limiter,
             transport=transport,
         )
-        auth = BearerAuth(self.tokens)
         common: dict[str, Any] = dict(
             vendor="ibm",
             timeout=timeout,
             retry=retry,
             redactor=self.redactor,
-            auth=auth,
+            auth=BearerAuth(self.tokens),
             reauthenticate=self.tokens.renew,
             transport=transport,
         )
         self._listing = AsyncHttpClient(
-            base,
-            rate_limiter=self.listing_limiter,
-            metrics=self.listing_metrics,
-            max_connections=4,
-            **common,
-        )
+            base, rate_limiter=self.listing_limiter, metrics=self.listing_metrics,
+            max_connections=4, **common,
+        )  # fmt: skip
         self._expiration = AsyncHttpClient(
-            base,
-            rate_limiter=self.expiration_limiter,
-            metrics=self.expiration_metrics,
-            max_connections=self.concurrency,
-            fast_transport=fast_transport,
-            **common,
-        )
+            base, rate_limiter=self.expiration_limiter, metrics=self.expiration_metrics,
+            max_connections=self.concurrency, fast_transport=fast_transport, **common,
+        )  # fmt: skip
 
     def _make_limiters(
         self, listing_rate: float | None, expiration_rate: float | None
@@ -267,7 +259,6 @@ class IbmClient:
         resp = await self._expiration.request(
             "GET", self._exp_path(video_id), accept=(200, 403, 404)
         )
-        resp = await self._expiration.request("GET", self._exp_path(video_id), accept=(200, 403, 404))
         return parse_expiration(video_id, resp.status, resp.data)
 
     async def set_never(self, video_id: str) -> str:
