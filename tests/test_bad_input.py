@@ -114,3 +114,25 @@ def test_ibm_token_answer_without_a_token_fails_fast(fresh_sandbox, tmp_path):
         run_ibm(fresh_sandbox, new_warehouse(tmp_path))
     assert "access_token" in describe_failure(info.value)
     assert fresh_sandbox.defects_status()[0]["applied"] <= 2
+
+
+def test_uplynk_listing_that_repeats_itself_fails_clearly(fresh_sandbox, tmp_path):
+    wh = new_warehouse(tmp_path)
+    run_uplynk(fresh_sandbox, wh)
+    same = [
+        {k: v for k, v in r.items() if k not in ("malformed", "_index", "served_as_strings")}
+        for r in fresh_sandbox.expected_uplynk()
+        if not r.get("malformed") and not r.get("deleted")
+    ][:100]
+    fresh_sandbox.defects(
+        vendor="uplynk",
+        path="/api2/asset/list",
+        kind="set_value",
+        times=None,
+        params={"path": "assets", "value": same},
+    )
+    with pytest.raises(Exception) as info:
+        run_uplynk(fresh_sandbox, wh, full_refresh=True)
+    text = describe_failure(info.value)
+    assert "repeat" in text and "asset/list" in text, text
+    assert fresh_sandbox.defects_status()[0]["applied"] < 50

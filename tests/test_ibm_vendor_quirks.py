@@ -65,3 +65,24 @@ def test_a_quarantined_video_keeps_its_last_good_state_and_is_not_missing(fresh_
     new = {r[0]: tuple(r[i] for i in keep) for r in rows(wh, "SELECT * FROM raw.ibm_videos")}
     for vid in ids:
         assert new[vid] == old[vid]
+
+
+def test_a_listing_with_uploads_and_deletes_during_it_misses_nothing_and_counts_once(
+    fresh_sandbox, tmp_path
+):
+    # newest first, offset pages: uploads push videos down (seen twice), deletions of videos
+    # already served pull the rest up (the first of the next page would be skipped)
+    fresh_sandbox.ibm_config(listing_churn={"every_requests": 2, "uploads": 1, "deletes": 3})
+    fresh_sandbox.ibm_clear_listings()
+    wh = new_warehouse(tmp_path)
+    report = run_ibm(fresh_sandbox, wh, check_expirations=False, pagesize=20)
+    listings = [x for x in fresh_sandbox.ibm_listings() if x["state"] == "complete"]
+    assert listings, "no complete listing recorded"
+    assert sum(len(x["deleted"]) for x in listings) > 10, "no churn: the test proves nothing"
+    stored = {r[0] for r in rows(wh, "SELECT video_id FROM raw.ibm_videos")}
+    throughout = {v for x in listings for v in x["existed_throughout"]}
+    missed = throughout - stored
+    assert not missed, f"{len(missed)} videos that existed for the whole listing were missed"
+    assert report.listing_look_backs > 0
+    # counted once: every stored video is one row, and the report's inserts are those rows
+    assert report.videos_inserted == len(stored)

@@ -76,7 +76,10 @@ def test_an_asset_get_error_for_a_batch_is_narrowed_down_not_fatal(fresh_sandbox
     fresh_sandbox.uplynk_reset_stats()
     report = run_uplynk(fresh_sandbox, wh)
     assert report.reconciled == "stale_cursor"
-    assert fresh_sandbox.uplynk_stats()["get_error_batches"] > 0, "the path was not exercised"
+    errors = fresh_sandbox.uplynk_stats()["get_error_batches"]
+    assert errors > 0, "the path was not exercised"
+    assert report.get_batch_errors >= 1
+    assert report.get_absent >= 40  # the 40 deletions the feed forgot, found by narrowing
     assert_matches_sandbox(fresh_sandbox, wh)
 
 

@@ -30,7 +30,13 @@ import orjson
 
 from connector.config import IBM_RATELIMIT_SCOPES, IbmSettings
 from connector.http import AsyncHttpClient, RateLimiter, Redactor, RequestMetrics, RetryPolicy
-from connector.ibm.paging import HARD_MAX_PAGES, IbmApiError, ListingBound, listing_videos
+from connector.ibm.paging import (
+    HARD_MAX_PAGES,
+    IbmApiError,
+    ListingBound,
+    item_count,
+    listing_videos,
+)
 from connector.ibm.token import BearerAuth, IbmAuthError, TokenProvider
 from connector.records import epoch_ms
 
@@ -127,6 +133,7 @@ class IbmClient:
         self.redactor.add(settings.client_secret)
         self.concurrency = max(1, int(concurrency))
         self.max_listing_pages = int(max_listing_pages)
+        self.listing_look_backs = 0  # pages read again because a channel shrank mid-listing
         self.ratelimit_scope = ratelimit_scope or settings.ratelimit_scope
         if self.ratelimit_scope not in IBM_RATELIMIT_SCOPES:
             raise ValueError(f"ratelimit_scope must be one of {IBM_RATELIMIT_SCOPES}")
@@ -231,11 +238,17 @@ class IbmClient:
         params: dict[str, Any] | None = {"page": 1, "pagesize": int(pagesize)}
         seen_urls: set[str] = set()
         bound = ListingBound(channel_id, max_pages=self.max_listing_pages)
+        fetched: list[tuple[str, dict[str, Any] | None]] = []  # pages asked, in order
+        count: int | None = None  # the channel's item_count as the last page said
         while True:
             resp = await self._listing.request("GET", url, params=params)
             videos, paging = listing_videos(resp.data, channel_id, self.redactor.redact)
             bound.check(videos, paging)
+            fetched.append((url, params))
             yield videos
+            async for again in self._look_back(channel_id, fetched, count, paging, len(videos)):
+                yield again
+            count = item_count(paging) if item_count(paging) is not None else count
             nxt = paging.get("next")
             if not nxt:
                 return
@@ -248,6 +261,33 @@ class IbmClient:
                 )
             seen_urls.add(nxt)
             url, params = nxt, None
+
+    async def _look_back(
+        self,
+        channel_id: str,
+        fetched: list[tuple[str, dict[str, Any] | None]],
+        count: int | None,
+        paging: dict,
+        page_len: int,
+    ) -> AsyncIterator[list[Any]]:
+        """Pages fetched again because the channel shrank while it was being listed.
+
+        The listing is newest first and offset-paged: a video deleted from a page already
+        served pulls every later video one place up, so the first video of the next page
+        lands at the end of the page before it, which was already read. When the
+        ``item_count`` a page reports is below the previous page's, the pages before this
+        one (enough to cover the shrink) are read again. Uploads push videos down instead:
+        seen twice, kept once by the warehouse's upsert.
+        """
+        now = item_count(paging)
+        if count is None or now is None or now >= count or len(fetched) < 2:
+            return
+        back = min(len(fetched) - 1, -(-(count - now) // max(1, page_len)))
+        self.listing_look_backs += back
+        for url, params in fetched[-1 - back : -1]:
+            resp = await self._listing.request("GET", url, params=params)
+            videos, _ = listing_videos(resp.data, channel_id, self.redactor.redact)
+            yield videos
 
     # -- expirations -----------------------------------------------------------------------
     def _exp_path(self, video_id: str) -> str:

@@ -67,6 +67,11 @@ def _count(paging: dict, name: str) -> int | None:
     return int(value) if value > 0 else None
 
 
+def item_count(paging: dict) -> int | None:
+    """The channel's size as a listing page reports it (``paging.item_count``), if usable."""
+    return _count(paging, "item_count")
+
+
 @dataclass
 class ListingBound:
     """Bound on one channel's walk, fed every page with :meth:`check`.

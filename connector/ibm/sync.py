@@ -41,6 +41,7 @@ class IbmReport(SyncReport):
     channels: int = 0
     channels_failed: dict[str, str] = field(default_factory=dict)
     pages: int = 0
+    listing_look_backs: int = 0  # pages read again because a channel shrank mid-listing
     videos_listed: int = 0
     videos_inserted: int = 0
     videos_updated: int = 0
@@ -95,6 +96,7 @@ class IbmSync(ChannelListing, ExpirationChecks):
             return await self.scaffold.run(self._walk)  # type: ignore[return-value]
         finally:
             self.report.reauths = self.client.metrics.reauths
+            self.report.listing_look_backs = self.client.listing_look_backs
             self.report.tokens_fetched = self.client.tokens.fetched
 
     async def _walk(self) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from connector.timeutil import now_ms
-from connector.uplynk.client import Change, ChangesPage, UplynkApiError
+from connector.uplynk.client import Change, ChangesPage, UplynkApiError, change_problem
 from connector.uplynk.normalize import ASSETS_STREAM, CHANGES_STREAM, valid_asset_id
 
 if TYPE_CHECKING:
@@ -128,8 +128,7 @@ class FeedWalk:
 
     def reject_malformed(self: UplynkSync, page: ChangesPage) -> None:
         for entry in page.malformed:
-            self.batch.reject(
-                CHANGES_STREAM, None, "change is not [int ts_ms, action, asset id]", entry
-            )
+            reason = change_problem(entry) or "change is not [ts_ms, action, asset id]"
+            self.batch.reject(CHANGES_STREAM, None, reason, entry)
         for key, record, reason in page.misfiled:
             self.batch.reject(ASSETS_STREAM, key, reason, record)

@@ -17,6 +17,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from connector.uplynk.client import UplynkApiError
 from connector.warehouse import sql_file
 
 if TYPE_CHECKING:
@@ -27,6 +28,23 @@ log = logging.getLogger(__name__)
 
 def listed_ids(records: list[Any]) -> list[str]:
     return [r["id"] for r in records if isinstance(r, dict) and isinstance(r.get("id"), str)]
+
+
+class ListingDoesNotEnd(UplynkApiError):
+    """asset/list keeps answering full pages that repeat themselves, or past any bound."""
+
+
+def check_listing_bound(pages: int, stalled: int, max_pages: int) -> None:
+    """Fail clearly when the listing cannot be ending: pages that repeat the page before
+    (three in a row), or more pages than any catalog this connector is meant for."""
+    if stalled >= 3:
+        raise ListingDoesNotEnd(
+            "/api2/asset/list", 0, f"{stalled} pages in a row repeat the page before them"
+        )
+    if pages > max_pages:
+        raise ListingDoesNotEnd(
+            "/api2/asset/list", 0, f"more than {max_pages} pages (list_max_pages): no end"
+        )
 
 
 class FullListing:
@@ -55,6 +73,8 @@ class FullListing:
         pending: dict[int, asyncio.Task] = {}
         to_schedule = next_skip
         prev_tail: set[str] | None = None  # last ids of the previous page, when it was full
+        prev_ids: set[str] = set()
+        stalled = 0  # consecutive full pages that brought no id the page before lacked
         try:
             while True:
                 while len(pending) < opts.list_concurrency:
@@ -64,6 +84,9 @@ class FullListing:
                 records = await pending.pop(next_skip)
                 self.report.list_pages += 1
                 ids = listed_ids(records)
+                stalled = stalled + 1 if prev_ids.issuperset(ids) and ids else 0
+                check_listing_bound(self.report.list_pages, stalled, opts.list_max_pages)
+                prev_ids = set(ids)
                 # an empty or short last page must meet the previous page too: deletions
                 # may have pulled the end of the list below its offset
                 if prev_tail is not None and prev_tail.isdisjoint(ids[:overlap]):

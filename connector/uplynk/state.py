@@ -61,6 +61,7 @@ class SyncOptions:
     list_overlap: int = 5  # consecutive listing pages share this many positions
     list_max_look_back: int = 20  # pages fetched backwards when a page does not meet the last
     list_concurrency: int = 8
+    list_max_pages: int = 2_000_000  # a listing longer than this (~190M assets) never ends
     full_refresh: bool = False
 
 
@@ -73,6 +74,9 @@ class UplynkReport(SyncReport):
     list_pages: int = 0
     list_look_backs: int = 0  # extra pages fetched because deletions shifted the listing
     assets_fetched: int = 0
+    get_batch_errors: int = 0  # asset/get batches the vendor failed (narrowed down by bisection)
+    get_extra_calls: int = 0  # calls spent narrowing them down
+    get_absent: int = 0  # ids found absent that way
     bursts: int = 0  # pages of changes all at one ms, more than a page holds
     reconciled: str | None = (
         None  # why a full listing ran: first_run, full_refresh, stale_cursor, burst

@@ -127,7 +127,13 @@ class UplynkSync(FeedWalk, FullListing):
         )
 
     async def run(self) -> UplynkReport:
-        return await self.scaffold.run(self._walk)  # type: ignore[return-value]
+        try:
+            return await self.scaffold.run(self._walk)  # type: ignore[return-value]
+        finally:
+            stats = self.client.get_stats
+            self.report.get_batch_errors = stats.batch_errors
+            self.report.get_extra_calls = stats.extra_calls
+            self.report.get_absent = stats.absent
 
     async def _walk(self) -> None:
         opts = self.options
