@@ -3,6 +3,8 @@
 Load with ``dagster dev -w workspace.yaml`` or ``dagster asset materialize -m assets_defs``.
 """
 
+import warnings
+
 import dagster as dg
 
 from assets_defs import ibm, marts, uplynk
@@ -13,8 +15,12 @@ install_log_redaction(Redactor())
 
 _sources = [uplynk, ibm, marts]
 
+with warnings.catch_warnings():  # code references are a beta API: its warnings are noise
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    _assets = dg.with_source_code_references([a for s in _sources for a in s.assets])
+
 defs = dg.Definitions(
-    assets=[a for s in _sources for a in s.assets],
+    assets=_assets,
     asset_checks=[c for s in _sources for c in s.asset_checks],
     jobs=[j for s in _sources for j in s.jobs],
     schedules=[sc for s in _sources for sc in s.schedules],

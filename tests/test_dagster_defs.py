@@ -48,9 +48,16 @@ def test_materializing_group_uplynk_reports_counts_and_cursor(fresh_sandbox, tmp
             e.event_specific_data.materialization for e in result.get_asset_materialization_events()
         )
     }
-    assert meta["uplynk_assets"]["rows_inserted"].value > 1000
-    assert meta["uplynk_assets"]["reconciled"].value == "first_run"
-    assert meta["uplynk_assets"]["cursor_after_ms"].value > 0
+    assert meta["raw/uplynk_assets"]["rows_inserted"].value > 1000
+    assert meta["raw/uplynk_assets"]["reconciled"].value == "first_run"
+    assert meta["raw/uplynk_assets"]["cursor_after_ms"].value > 0
+    # the catalog: row count as the table holds it, columns with the data dictionary's words
+    with wh.read() as con:
+        stored = con.execute("SELECT count(*) FROM raw.uplynk_assets").fetchone()[0]
+    assert meta["raw/uplynk_assets"]["dagster/row_count"].value == stored
+    cols = {c.name: c for c in meta["raw/uplynk_assets"]["dagster/column_schema"].schema.columns}
+    assert cols["asset_id"].description == "Uplynk GUID, 32 lowercase hex"
+    assert "deleted_at" in cols and cols["deleted_at"].type == "TIMESTAMPTZ"
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks)
 

@@ -43,21 +43,32 @@ def test_materializing_group_ibm_reports_counts_and_passes_checks(
     result = dg.materialize([ibm_sync, *asset_checks], resources=_resources())
     assert result.success
     meta = _metadata(result)
-    listed = meta["ibm_videos"]["videos_listed"].value
+    listed = meta["raw/ibm_videos"]["videos_listed"].value
     assert listed > 300
-    assert meta["ibm_expirations"]["checked_new"].value == listed
-    assert meta["ibm_expirations"]["checked_rolling"].value == 0
+    assert meta["raw/ibm_expirations"]["checked_new"].value == listed
+    assert meta["raw/ibm_expirations"]["checked_rolling"].value == 0
     assert (
-        "responses_429" in meta["ibm_expirations"] and "requests_per_s" in meta["ibm_expirations"]
+        "responses_429" in meta["raw/ibm_expirations"] and "requests_per_s" in meta["raw/ibm_expirations"]
     )
     checks = result.get_asset_check_evaluations()
     assert len(checks) == 3 and all(c.passed for c in checks)
 
+    with wh.write() as tx:  # a user asks to keep three videos
+        tx.execute(
+            "INSERT INTO meta.ibm_protect_requests (video_id, requested_by, requested_at, note) "
+            "SELECT video_id, 'test', now(), 'keep' FROM raw.ibm_videos ORDER BY video_id LIMIT 3"
+        )
     job = protect_expiring_videos.execute_in_process(resources=_resources())  # dry run by default
     assert job.success
     out = job.output_for_node("protect_expiring_videos_op")
     assert out["dry_run"] is True
     assert rows(wh, "SELECT count(*) FROM meta.ibm_protect_actions WHERE NOT dry_run")[0][0] == 0
+    # the run's metadata lists the videos it would act on, as the audit table has them
+    (event,) = [e for e in job.all_events if e.event_type_value == "STEP_OUTPUT"]
+    listed = event.event_specific_data.metadata["videos"].records
+    audited = rows(wh, "SELECT video_id, result FROM meta.ibm_protect_actions")
+    assert audited, "nothing selected: the check proves nothing"
+    assert sorted((r.data["video_id"], r.data["result"]) for r in listed) == sorted(audited)
 
 
 def test_no_ibm_secret_in_dagster_events_logs_duckdb_or_parquet(

@@ -1,7 +1,10 @@
-"""IBM assets: the channels' videos and their expirations, synced together."""
+"""IBM assets: the channels' videos, their expirations and its history, synced together."""
+
+from datetime import timedelta
 
 import dagster as dg
 
+from assets_defs.catalog import table_key, table_metadata, table_spec
 from assets_defs.ibm.resources import IbmResource
 from assets_defs.resources import WarehouseResource, run_or_fail
 from connector.ibm import RefreshPolicy, SyncOptions, sync_ibm
@@ -42,23 +45,37 @@ def sync_options(config: IbmSyncConfig) -> SyncOptions:
     )
 
 
+VIDEOS, EXPIRATIONS, HISTORY = "raw.ibm_videos", "raw.ibm_expirations", "raw.ibm_expiration_history"
+KINDS = {"ibm", "duckdb", "parquet"}
+FRESH_WITHIN = timedelta(hours=3)  # the schedule runs hourly
+
+
 @dg.multi_asset(
+    name="ibm_sync",
     specs=[
-        dg.AssetSpec(
-            "ibm_videos",
-            group_name=GROUP,
-            kinds={"ibm", "duckdb", "parquet"},
+        table_spec(
+            VIDEOS,
+            group=GROUP,
+            kinds=KINDS,
             description="One row per IBM video of the configured channels; removed_at once two "
             "consecutive complete listings no longer show it.",
-            metadata={"dagster/table_name": "raw.ibm_videos"},
+            fresh_within=FRESH_WITHIN,
         ),
-        dg.AssetSpec(
-            "ibm_expirations",
-            group_name=GROUP,
-            kinds={"ibm", "duckdb", "parquet"},
+        table_spec(
+            EXPIRATIONS,
+            group=GROUP,
+            kinds=KINDS,
             description="One row per IBM video: its expiration rule as last checked (refreshed "
-            "by policy), with every observed change in raw.ibm_expiration_history.",
-            metadata={"dagster/table_name": "raw.ibm_expirations"},
+            "by policy).",
+            fresh_within=FRESH_WITHIN,
+        ),
+        table_spec(
+            HISTORY,
+            group=GROUP,
+            kinds={"ibm", "duckdb"},
+            description="One row per observed change of an IBM video's rule, expiry or check "
+            "status (by the sync or the protect job).",
+            fresh_within=FRESH_WITHIN,
         ),
     ],
 )
@@ -93,10 +110,12 @@ def ibm_sync(
         "reauths": dg.MetadataValue.int(report.reauths),
         "elapsed_s": dg.MetadataValue.float(report.elapsed_s),
     }
+    wh = warehouse.get()
     yield dg.MaterializeResult(
-        asset_key="ibm_videos",
+        asset_key=table_key(VIDEOS),
         metadata={
             **common,
+            **table_metadata(wh, VIDEOS),
             "videos_listed": dg.MetadataValue.int(report.videos_listed),
             "rows_inserted": dg.MetadataValue.int(report.videos_inserted),
             "rows_updated": dg.MetadataValue.int(report.videos_updated),
@@ -108,9 +127,17 @@ def ibm_sync(
         },
     )
     yield dg.MaterializeResult(
-        asset_key="ibm_expirations",
+        asset_key=table_key(HISTORY),
+        metadata={
+            **table_metadata(wh, HISTORY),
+            "expiration_changes": dg.MetadataValue.int(report.expiration_changes),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=table_key(EXPIRATIONS),
         metadata={
             **common,
+            **table_metadata(wh, EXPIRATIONS),
             "expirations_checked": dg.MetadataValue.int(report.expirations_checked),
             "checked_new": dg.MetadataValue.int(by_reason.get("new", 0)),
             "checked_horizon": dg.MetadataValue.int(by_reason.get("horizon", 0)),

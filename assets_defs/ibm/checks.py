@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets_defs.catalog import table_key
 from assets_defs.resources import WarehouseResource, primary_key_check
 
 STALENESS_DAYS = 7.0  # the refresh policy's default budget
@@ -13,18 +14,22 @@ class FreshnessConfig(dg.Config):
     staleness_days: float = STALENESS_DAYS
 
 
-@dg.asset_check(asset="ibm_videos", description="video_id is unique in raw.ibm_videos")
+@dg.asset_check(
+    asset=table_key("raw.ibm_videos"), description="video_id is unique in raw.ibm_videos"
+)
 def ibm_videos_primary_key(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     return primary_key_check(warehouse.get(), "raw.ibm_videos", ["video_id"])
 
 
-@dg.asset_check(asset="ibm_expirations", description="video_id is unique in raw.ibm_expirations")
+@dg.asset_check(
+    asset=table_key("raw.ibm_expirations"), description="video_id is unique in raw.ibm_expirations"
+)
 def ibm_expirations_primary_key(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     return primary_key_check(warehouse.get(), "raw.ibm_expirations", ["video_id"])
 
 
 @dg.asset_check(
-    asset="ibm_expirations",
+    asset=table_key("raw.ibm_expirations"),
     description="every listed video's expiration was checked within the staleness budget (7 days)",
 )
 def ibm_expirations_fresh(

@@ -22,6 +22,23 @@ class ProtectConfig(dg.Config):
     now_ms: int | None = None  # override "now" (simulations); default: the clock
 
 
+AFFECTED_SQL = """
+SELECT video_id, reason, result, rule_before, CAST(expires_at_before AS VARCHAR)
+FROM meta.ibm_protect_actions WHERE run_id = $run_id ORDER BY expires_at_before, video_id
+LIMIT 500
+"""
+_AFFECTED_COLUMNS = ("video_id", "reason", "result", "rule_before", "expires_at_before")
+
+
+def affected_videos(warehouse, run_id: str) -> dg.TableMetadataValue:
+    """The run's audit rows (first 500) as a table in the run's metadata."""
+    rows = warehouse.query(AFFECTED_SQL, {"run_id": run_id})
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord(dict(zip(_AFFECTED_COLUMNS, r, strict=True))) for r in rows],
+        schema=dg.TableSchema(columns=[dg.TableColumn(c, "string") for c in _AFFECTED_COLUMNS]),
+    )
+
+
 @dg.op(out=dg.Out(dict))
 def protect_expiring_videos_op(
     context: dg.OpExecutionContext,
@@ -58,6 +75,7 @@ def protect_expiring_videos_op(
             "by_reason": dg.MetadataValue.json(report.by_reason),
             "results": dg.MetadataValue.json(report.results),
             "requests": dg.MetadataValue.int(report.requests),
+            "videos": affected_videos(warehouse.get(), report.run_id),
         },
     )
 

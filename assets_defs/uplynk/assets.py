@@ -1,9 +1,10 @@
 """Uplynk assets: the change feed and current asset state, synced together."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from assets_defs.catalog import table_key, table_metadata, table_spec
 from assets_defs.resources import WarehouseResource, run_or_fail
 from assets_defs.uplynk.resources import UplynkResource
 from connector.uplynk import SyncOptions, sync_uplynk
@@ -28,21 +29,27 @@ def _ts(ms: int | None) -> str:
     return "none" if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat()
 
 
+ASSETS_TABLE, CHANGES_TABLE = "raw.uplynk_assets", "raw.uplynk_changes"
+KINDS = {"uplynk", "duckdb", "parquet"}
+FRESH_WITHIN = timedelta(hours=1)  # the schedule runs every 15 minutes
+
+
 @dg.multi_asset(
+    name="uplynk_sync",
     specs=[
-        dg.AssetSpec(
-            "uplynk_assets",
-            group_name=GROUP,
-            kinds={"uplynk", "duckdb", "parquet"},
+        table_spec(
+            ASSETS_TABLE,
+            group=GROUP,
+            kinds=KINDS,
             description="One row per Uplynk asset, current state; deleted assets kept as tombstones.",
-            metadata={"dagster/table_name": "raw.uplynk_assets"},
+            fresh_within=FRESH_WITHIN,
         ),
-        dg.AssetSpec(
-            "uplynk_changes",
-            group_name=GROUP,
-            kinds={"uplynk", "duckdb", "parquet"},
+        table_spec(
+            CHANGES_TABLE,
+            group=GROUP,
+            kinds=KINDS,
             description="One row per Uplynk change-feed entry (ts, action, asset), de-duplicated.",
-            metadata={"dagster/table_name": "raw.uplynk_changes"},
+            fresh_within=FRESH_WITHIN,
         ),
     ],
 )
@@ -84,10 +91,12 @@ def uplynk_sync(
         "responses_429": dg.MetadataValue.int(report.responses_429),
         "elapsed_s": dg.MetadataValue.float(report.elapsed_s),
     }
+    wh = warehouse.get()
     yield dg.MaterializeResult(
-        asset_key="uplynk_assets",
+        asset_key=table_key(ASSETS_TABLE),
         metadata={
             **common,
+            **table_metadata(wh, ASSETS_TABLE),
             "rows_inserted": dg.MetadataValue.int(report.inserted),
             "rows_updated": dg.MetadataValue.int(report.updated),
             "rows_deleted": dg.MetadataValue.int(report.deleted),
@@ -96,6 +105,10 @@ def uplynk_sync(
         },
     )
     yield dg.MaterializeResult(
-        asset_key="uplynk_changes",
-        metadata={**common, "changes_new": dg.MetadataValue.int(report.changes)},
+        asset_key=table_key(CHANGES_TABLE),
+        metadata={
+            **common,
+            **table_metadata(wh, CHANGES_TABLE),
+            "changes_new": dg.MetadataValue.int(report.changes),
+        },
     )
