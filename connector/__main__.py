@@ -1,5 +1,6 @@
-"""Command line for scripts and operators: ``python -m connector sync uplynk|ibm``,
-``python -m connector protect ibm [--apply]``.
+"""Command line for scripts and operators: ``python -m connector sync uplynk|ibm|valt``,
+``python -m connector protect ibm [--apply]``, ``python -m connector archive valt
+[--within-days N] [--apply]``.
 
 Runs the same connector functions the Dagster assets call, configured by the same
 environment variables, and prints the run report as JSON. A failure prints one screen
@@ -21,22 +22,30 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m connector")
     sub = parser.add_subparsers(dest="command", required=True)
     sync = sub.add_parser("sync", help="run one incremental sync of a source")
-    sync.add_argument("source", choices=["uplynk", "ibm"])
-    sync.add_argument("--full-refresh", action="store_true", help="uplynk: force a full listing")
+    sync.add_argument("source", choices=["uplynk", "ibm", "valt"])
+    sync.add_argument(
+        "--full-refresh", action="store_true", help="uplynk, valt: force a full listing"
+    )
     sync.add_argument("--checkpoint-pages", type=int, help="uplynk: commit every N feed pages")
     sync.add_argument("--checkpoint-rows", type=int, help="commit every N rows")
     sync.add_argument("--concurrency", type=int, help="requests in flight")
     sync.add_argument(
         "--slow-transport", action="store_true", help="httpx's default transport, not aiohttp's"
     )
-    sync.add_argument("--horizon-days", type=float, help="ibm refresh policy")
-    sync.add_argument("--staleness-days", type=float, help="ibm refresh policy")
-    sync.add_argument("--run-interval-hours", type=float, help="ibm refresh policy")
+    sync.add_argument("--horizon-days", type=float, help="ibm, valt refresh policy")
+    sync.add_argument("--staleness-days", type=float, help="ibm, valt refresh policy")
+    sync.add_argument("--run-interval-hours", type=float, help="ibm, valt refresh policy")
     protect = sub.add_parser("protect", help="ibm: set rule=never on videos that must be kept")
     protect.add_argument("source", choices=["ibm"])
     protect.add_argument("--apply", action="store_true", help="really change (default: dry run)")
     protect.add_argument("--within-days", type=float, help="default: 7")
-    for p in (sync, protect):
+    archive = sub.add_parser("archive", help="valt: download videos whose retention ends soon")
+    archive.add_argument("source", choices=["valt"])
+    archive.add_argument("--apply", action="store_true", help="really download (default: dry run)")
+    archive.add_argument("--within-days", type=float, help="default: 7")
+    archive.add_argument("--concurrency", type=int, help="videos downloaded at a time")
+    sub.add_parser("status", help="per stream: cursor and its age, last run, rejects, staleness")
+    for p in (sync, protect, archive):
         p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
         p.add_argument("--debug", action="store_true", help="print the traceback on failure")
     return parser
@@ -47,7 +56,31 @@ def _given(args: argparse.Namespace, **names: str) -> dict[str, Any]:
     return {f: getattr(args, a) for f, a in names.items() if getattr(args, a) is not None}
 
 
+def _run_valt(args: argparse.Namespace) -> Any:
+    if args.command == "archive":
+        from connector.valt import ArchiveOptions, archive_valt
+
+        given = _given(args, within_days="within_days", concurrency="concurrency")
+        return archive_valt(options=ArchiveOptions(dry_run=not args.apply, **given))
+    from connector.valt import SyncOptions, sync_valt
+
+    options = SyncOptions(
+        full_refresh=args.full_refresh,
+        **_given(
+            args,
+            checkpoint_rows="checkpoint_rows",
+            details_concurrency="concurrency",
+            retention_horizon_days="horizon_days",
+            staleness_days="staleness_days",
+            run_interval_hours="run_interval_hours",
+        ),
+    )
+    return sync_valt(options=options)
+
+
 def _run(args: argparse.Namespace) -> Any:
+    if args.source == "valt":
+        return _run_valt(args)
     if args.command == "protect":
         from connector.ibm import ProtectOptions, protect_ibm
 
@@ -87,7 +120,7 @@ def _run(args: argparse.Namespace) -> Any:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
@@ -95,6 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     from connector.kit import describe_failure
 
     install_log_redaction(Redactor())
+    if args.command == "status":
+        from connector.status import format_status, stream_status
+        from connector.warehouse import Warehouse
+
+        print(format_status(stream_status(Warehouse.from_env())))
+        return 0
     try:
         report = _run(args)
     except Exception as exc:
