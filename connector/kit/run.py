@@ -22,6 +22,7 @@ from typing import Any
 from connector.http import RequestMetrics
 from connector.kit.checkpoint import Checkpointer
 from connector.kit.failure import attach_summary
+from connector.kit.progress import ProgressLine
 from connector.kit.report import SyncReport
 from connector.timeutil import now_ms, utc_from_ms
 from connector.warehouse import RunRecord, Warehouse
@@ -67,7 +68,8 @@ class SyncRun:
         error: BaseException | None = None
         try:
             self.recover_lake()
-            await walk()
+            async with ProgressLine(self.stream, self.report, self._metrics):
+                await walk()
             await self.checkpoints.drain()
         except BaseException as exc:
             error = exc
