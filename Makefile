@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: demo dev test lint format bench clean
+.PHONY: demo demo-lake dev test lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## start the sandbox vendors, materialize everything into data/, print a summary
 	@mkdir -p "$(DAGSTER_HOME)"
 	$(PY) scripts/demo.py
+
+demo-lake: $(STAMP)  ## the demo on DuckLake: catalog in PostgreSQL, data in S3 (local stand-ins)
+	$(PY) scripts/demo.py --lake
 
 dev: $(STAMP)  ## sandbox vendors + the Dagster UI over the same data/ (http://127.0.0.1:3000)
 	@mkdir -p "$(DAGSTER_HOME)"
@@ -38,4 +41,4 @@ bench: $(STAMP)  ## benchmarks (large catalogs; minutes)
 	$(PY) bench/ibm_expirations.py
 
 clean:
-	rm -rf data/warehouse.duckdb* data/lake data/dagster_home
+	rm -rf data/warehouse.duckdb* data/lake data/dagster_home data/lake-demo data/dagster_home_lake

@@ -7,13 +7,13 @@ import warnings
 
 import dagster as dg
 
-from assets_defs import ibm, marts, uplynk
+from assets_defs import ibm, iris, marts, reconcile, uplynk, valt
 from assets_defs.resources import WarehouseResource
 from connector.http import Redactor, install_log_redaction
 
 install_log_redaction(Redactor())
 
-_sources = [uplynk, ibm, marts]
+_sources = [uplynk, ibm, valt, iris, reconcile, marts]
 
 with warnings.catch_warnings():  # code references are a beta API: its warnings are noise
     warnings.simplefilter("ignore", dg.BetaWarning)

@@ -1,6 +1,7 @@
 """Command line for scripts and operators: ``python -m connector sync uplynk|ibm|valt``,
 ``python -m connector protect ibm [--apply]``, ``python -m connector archive valt
-[--within-days N] [--apply]``.
+[--within-days N] [--apply]``, ``python -m connector sync iris [--full-refresh]``,
+``python -m connector probe media``.
 
 Runs the same connector functions the Dagster assets call, configured by the same
 environment variables, and prints the run report as JSON. A failure prints one screen
@@ -22,9 +23,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m connector")
     sub = parser.add_subparsers(dest="command", required=True)
     sync = sub.add_parser("sync", help="run one incremental sync of a source")
-    sync.add_argument("source", choices=["uplynk", "ibm", "valt"])
+    sync.add_argument("source", choices=["uplynk", "ibm", "valt", "iris"])
     sync.add_argument(
-        "--full-refresh", action="store_true", help="uplynk, valt: force a full listing"
+        "--full-refresh",
+        action="store_true",
+        help="uplynk, valt: force a full listing; iris: Watch every asset, read every iris_id",
     )
     sync.add_argument("--checkpoint-pages", type=int, help="uplynk: commit every N feed pages")
     sync.add_argument("--checkpoint-rows", type=int, help="commit every N rows")
@@ -45,7 +48,17 @@ def _parser() -> argparse.ArgumentParser:
     archive.add_argument("--within-days", type=float, help="default: 7")
     archive.add_argument("--concurrency", type=int, help="videos downloaded at a time")
     sub.add_parser("status", help="per stream: cursor and its age, last run, rejects, staleness")
-    for p in (sync, protect, archive):
+    rec = sub.add_parser("reconcile", help="match ids across systems into core.asset_xref")
+    rec.add_argument("--full", action="store_true", help="re-match every record")
+    rec.add_argument("--rules", help="a rules file (default: connector/reconcile/rules.toml)")
+    rec.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    rec.add_argument("--debug", action="store_true", help="print the traceback on failure")
+    probe = sub.add_parser("probe", help="media: probe the media URLs stored in the warehouse")
+    probe.add_argument("source", choices=["media"])
+    probe.add_argument("--timeout-s", type=float, help="a URL silent this long is `timeout`")
+    probe.add_argument("--concurrency", type=int, help="probes in flight")
+    probe.add_argument("--per-host", type=int, help="requests in flight to one host")
+    for p in (sync, protect, archive, probe):
         p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
         p.add_argument("--debug", action="store_true", help="print the traceback on failure")
     return parser
@@ -78,9 +91,29 @@ def _run_valt(args: argparse.Namespace) -> Any:
     return sync_valt(options=options)
 
 
+def _run_iris(args: argparse.Namespace) -> Any:
+    """``sync iris`` and ``probe media``."""
+    if args.command == "probe":
+        from connector.media import ProbeOptions, probe_media
+
+        given = _given(args, timeout_s="timeout_s", concurrency="concurrency", per_host="per_host")
+        return probe_media(options=ProbeOptions(**given))
+    from connector.iris import SyncOptions as IrisOptions
+    from connector.iris import sync_iris
+
+    given = _given(args, concurrency="concurrency", checkpoint_rows="checkpoint_rows")
+    return sync_iris(options=IrisOptions(full_refresh=args.full_refresh, **given))
+
+
 def _run(args: argparse.Namespace) -> Any:
+    if args.command == "reconcile":
+        from connector.reconcile import ReconcileOptions, reconcile
+
+        return reconcile(options=ReconcileOptions(rules=args.rules, full=args.full))
     if args.source == "valt":
         return _run_valt(args)
+    if args.source in ("iris", "media"):
+        return _run_iris(args)
     if args.command == "protect":
         from connector.ibm import ProtectOptions, protect_ibm
 

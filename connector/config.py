@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 DEFAULT_LAKE = "data/lake"
@@ -116,14 +115,62 @@ class IbmSettings:
 
 
 @dataclass(frozen=True)
-class StorageSettings:
-    warehouse_path: Path
-    lake_root: Path
+class ValtSettings:
+    """VALT (IPIVS) settings. VALT is self-hosted, so the base URL is required too:
+    ``VALT_BASE_URL`` (e.g. ``https://valt.example.com``, the API lives under
+    ``/api/v3``), ``VALT_USERNAME`` and ``VALT_PASSWORD``."""
+
+    base_url: str
+    username: str
+    password: str
+
+    def __repr__(self) -> str:  # never show the password
+        return (
+            f"ValtSettings(base_url={self.base_url!r}, username={self.username!r}, password='***')"
+        )
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> StorageSettings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ValtSettings:
         env = os.environ if env is None else env
+        values = require("valt", ["VALT_BASE_URL", "VALT_USERNAME", "VALT_PASSWORD"], env)
         return cls(
-            warehouse_path=Path(_read(env, "CONNECTOR_WAREHOUSE") or DEFAULT_WAREHOUSE),
-            lake_root=Path(_read(env, "CONNECTOR_LAKE") or DEFAULT_LAKE),
+            base_url=values["VALT_BASE_URL"].rstrip("/"),
+            username=values["VALT_USERNAME"],
+            password=values["VALT_PASSWORD"],
+        )
+
+
+IRIS_DEFAULT_BASE_URL = "https://api.iris.tv"
+
+
+@dataclass(frozen=True)
+class IrisSettings:
+    """IRIS.TV settings: ``IRIS_BASE_URL`` (default :data:`IRIS_DEFAULT_BASE_URL`),
+    ``IRIS_CLIENT_ID`` and ``IRIS_CLIENT_SECRET`` (the OAuth token call),
+    ``IRIS_CLIENT_TOKEN`` (sent with every call) and ``IRIS_PLATFORM`` (the publisher's
+    name that Watch calls carry)."""
+
+    base_url: str
+    client_id: str
+    client_secret: str
+    client_token: str
+    platform: str
+
+    def __repr__(self) -> str:  # never show the secret or the client token
+        return (
+            f"IrisSettings(base_url={self.base_url!r}, client_id={self.client_id!r}, "
+            f"client_secret='***', client_token='***', platform={self.platform!r})"
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> IrisSettings:
+        env = os.environ if env is None else env
+        names = ["IRIS_CLIENT_ID", "IRIS_CLIENT_SECRET", "IRIS_CLIENT_TOKEN", "IRIS_PLATFORM"]
+        values = require("iris", names, env)
+        return cls(
+            base_url=(_read(env, "IRIS_BASE_URL") or IRIS_DEFAULT_BASE_URL).rstrip("/"),
+            client_id=values["IRIS_CLIENT_ID"],
+            client_secret=values["IRIS_CLIENT_SECRET"],
+            client_token=values["IRIS_CLIENT_TOKEN"],
+            platform=values["IRIS_PLATFORM"],
         )

@@ -32,7 +32,7 @@ from .world import World
 
 VENDOR_MODULES: list[ModuleType] = [uplynk]
 # Vendor modules that may not exist yet (added by later work); mounted when importable.
-OPTIONAL_VENDOR_MODULES = ("sandbox.ibm", "sandbox.valt", "sandbox.iris")
+OPTIONAL_VENDOR_MODULES = ("sandbox.ibm", "sandbox.valt", "sandbox.iris", "sandbox.media_cdn")
 
 DEFAULT_WORLD = {"seed": 0, "assets": 1000}
 

@@ -16,13 +16,17 @@ The first rule (in order) that matches a request and is not spent decides it. Wh
 kinds answer in place of the vendor (its state is not touched: no token issued, no PUT
 applied); every other kind rewrites the vendor's own 2xx answer, and a response it cannot
 apply to (an error status, a body that is not JSON, a path that matches nothing) goes out
-unchanged without spending the rule.
+unchanged without spending the rule. A media file (``faults.is_media``: the video bytes of
+VALT's CDN) is streamed through unbuffered and unchanged: only whole-response kinds apply to
+it.
 
 Whole response:
     html_200            200 text/html error page            params: body (str)
     empty_200           200, empty body                      params: content_type
     error_envelope_200  200 with the vendor's JSON error envelope: IBM {"error": "internal",
-                        "error_description": ...}, Uplynk {"error": 1, "msg": ...}
+                        "error_description": ...}, Uplynk {"error": 1, "msg": ...}, VALT (and
+                        its CDN, vendor "valt-cdn") {"error": {"code": 500, "message": ...}},
+                        IRIS {"errors": [...]}
                                                              params: body (any JSON)
     status              any status and body                  params: status (required),
                         body (JSON, or str sent as is; default the vendor's error envelope),
@@ -65,6 +69,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .defects_json import rewrite
+from .faults import is_media
 from .stats import vendor_of
 
 if TYPE_CHECKING:
@@ -112,6 +117,11 @@ def envelope(vendor: str, status: int) -> dict[str, Any]:
     """The vendor's own JSON error body for ``status`` (for status 200: an internal error)."""
     if vendor == "uplynk":
         return {"error": 1, "msg": f"Internal error (sandbox defect, HTTP {status})"}
+    if vendor in ("valt", "valt-cdn"):
+        code = 500 if status == 200 else status
+        return {"error": {"code": code, "message": f"Sandbox defect: HTTP {status}"}}
+    if vendor == "iris":
+        return {"errors": [f"Sandbox defect: HTTP {status}"]}
     reason = "internal" if status == 200 else IBM_REASONS.get(status, "error")
     return {"error": reason, "error_description": f"Sandbox defect: HTTP {status}"}
 
@@ -315,14 +325,22 @@ class DefectsMiddleware:
             return await _send(send, *whole_response(rule, vendor))
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
+        streaming = [False]  # a media file goes through as it comes
 
         async def buffer(message):
             if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
+                streaming[0] = is_media(message.get("headers", []))
+                if not streaming[0]:
+                    start.update(message)
+                    return
+            elif message["type"] == "http.response.body" and not streaming[0]:
                 chunks.append(message.get("body", b""))
+                return
+            await send(message)
 
         await self.app(scope, receive, buffer)
+        if streaming[0]:
+            return
         status, headers, body = start["status"], list(start.get("headers", [])), b"".join(chunks)
         out = None
         if 200 <= status < 300 and not rule.spent:

@@ -7,7 +7,9 @@ A fault config (set per run through POST /_control/faults) is one rule or a list
      "p_429": 0.0, "retry_after_s": 1,  # 429 with Retry-After seconds (and X-RateLimit-* headers)
      "p_slow": 0.0, "slow_s": 0.2,   # answer normally after slow_s seconds
      "p_timeout": 0.0, "timeout_s": 5.0,  # sleep timeout_s (longer than the client waits), then answer
-     "p_truncate": 0.0,              # status 200 with the body cut mid-way
+     "p_truncate": 0.0,              # status 200 with the body cut mid-way (a media file,
+                                     # VALT's CDN video bytes: its own status and headers,
+                                     # the connection closed mid-body)
      "seed": <int, default the world seed>}
 
 (Aliases accepted: p500, p503, p429, retry_after.)
@@ -161,25 +163,61 @@ class FaultAndStatsMiddleware:
                 await asyncio.sleep(rule.timeout_s)
                 await self.app(scope, receive, counting_send)
                 return
-            # truncate: buffer the response, then send it cut at a random byte (a flaky
-            # proxy cuts at a different byte each time)
-            start_msg: dict[str, Any] = {}
-            chunks: list[bytes] = []
-
-            async def buffering_send(message):
-                if message["type"] == "http.response.start":
-                    start_msg.update(message)
-                elif message["type"] == "http.response.body":
-                    chunks.append(message.get("body", b""))
-
-            await self.app(scope, receive, buffering_send)
-            body = b"".join(chunks)
-            cut = body[: rule.rng.randint(1, len(body) - 1)] if len(body) > 1 else b"{"
-            headers = [
-                (k, v) for k, v in start_msg.get("headers", []) if k.lower() != b"content-length"
-            ]
-            headers.append((b"content-length", str(len(cut)).encode()))
-            await counting_send({"type": "http.response.start", "status": 200, "headers": headers})
-            await counting_send({"type": "http.response.body", "body": cut})
+            await _truncate(self.app, scope, receive, counting_send, rule.rng)
         finally:
             self.stats.count(vendor, path, status_box[0])
+
+
+MEDIA_TYPES = (b"video/", b"audio/", b"image/", b"application/octet-stream")
+
+
+def is_media(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Is this response a media file (a CDN's video bytes), streamed rather than buffered?"""
+    ctype = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+    return ctype.lower().startswith(MEDIA_TYPES)
+
+
+class _Cut(Exception):
+    """Raised into the vendor app once a streamed body has been cut."""
+
+
+async def _truncate(app, scope, receive, send, rng: random.Random) -> None:
+    """The vendor's answer cut at a random byte (a flaky proxy cuts at a different byte each
+    time). A body is buffered and sent whole-but-short: status 200, Content-Length of the
+    cut. A media file (VALT's CDN video bytes, ``is_media``) is never buffered: its own status
+    and headers go out, the body stops at the cut and the connection closes mid-response."""
+    start: dict[str, Any] = {}
+    chunks: list[bytes] = []
+    budget = [-1]  # bytes a streamed media body may still send; -1: buffering
+
+    async def cutting_send(message):
+        if message["type"] == "http.response.start":
+            start.update(message)
+            headers = message.get("headers", [])
+            length = next((v for k, v in headers if k.lower() == b"content-length"), b"")
+            if is_media(headers) and length.isdigit() and int(length) > 1:
+                budget[0] = rng.randint(1, int(length) - 1)
+                await send(message)
+            return
+        body = message.get("body", b"")
+        if budget[0] < 0:
+            chunks.append(body)
+        elif len(body) >= budget[0]:
+            await send({"type": "http.response.body", "body": body[: budget[0]], "more_body": True})
+            raise _Cut
+        else:
+            budget[0] -= len(body)
+            await send(message)
+
+    try:
+        await app(scope, receive, cutting_send)
+    except _Cut:
+        return
+    if budget[0] >= 0:  # a streamed body shorter than it said: nothing left to cut
+        return
+    body = b"".join(chunks)
+    cut = body[: rng.randint(1, len(body) - 1)] if len(body) > 1 else b"{"
+    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+    headers.append((b"content-length", str(len(cut)).encode()))
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": cut})

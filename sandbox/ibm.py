@@ -1,6 +1,6 @@
 """IBM Video Streaming emulation: OAuth2 token, channel video listing, video expiration.
 
-Follows /work/shared/VENDOR_APIS.md (IBM section) and vendor-docs/ibm-video-expiration.txt:
+As the vendor documents it (the token, channel listing and video expiration APIs):
 
 * ``POST /ibm/oauth2/token``: form ``grant_type=client_credentials`` and ``client_id``, client
   secret by HTTP Basic auth -> ``{"access_token", "token_type": "bearer", "expires_in"}``.

@@ -8,6 +8,10 @@
         rows = list(sb.expected_uplynk())
         sb.ibm_config(token_ttl_s=2, rate_limits={"expiration": {"limit": 200, "window_s": 1}})
         sb.ibm_revoke(after_requests=100); sb.ibm_stats(); rows = list(sb.expected_ibm())
+        sb.valt_config(id_style="int", token_ttl_s=1); sb.valt_churn(renames=3, deletes=2)
+        sb.valt_revoke(); sb.valt_stats(); rows = list(sb.expected_valt())
+        sb.iris_config(token_ttl_s=2, refresh_error_p=0.2); sb.iris_revoke(); sb.iris_stats()
+        rows = list(sb.expected_iris()); urls = list(sb.expected_media())
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -320,3 +325,98 @@ class SandboxProcess:
 
     def clear_defects(self) -> None:
         self._call("DELETE", "/defects")
+
+    # VALT helpers (see sandbox/valt.py and sandbox/valt_control.py; rebuilt with the world)
+    def valt_config(self, **knobs: Any) -> dict[str, Any]:
+        """Set VALT knobs (sandbox/valt_state.py): ``token_ttl_s``, ``download_ttl_s``,
+        ``id_style`` ("uuid" | "int"), ``list_cap``, ``download_shape`` ("top" | "data" |
+        "mixed"), ``video_bytes``, ``cdn_drop_after_bytes``, ``cdn_drop_times``,
+        ``cdn_rate_bytes_s``; no arguments: the current config."""
+        if not knobs:
+            return self._call("GET", "/valt/config")
+        return self._call("POST", "/valt/config", knobs)
+
+    def valt_revoke(self, after_requests: int | None = None) -> dict[str, Any]:
+        """Revoke every VALT access token now, or after ``after_requests`` more API requests."""
+        body = {} if after_requests is None else {"after_requests": after_requests}
+        return self._call("POST", "/valt/revoke", body)
+
+    def valt_churn(self, **counts: Any) -> dict[str, list[Any]]:
+        """``creates``, ``renames``, ``retention_changes``, ``deletes`` (counts), optionally
+        ``rename_ids`` / ``retention_ids`` / ``delete_ids`` and ``retention`` (an object),
+        applied now -> ``{"created", "renamed", "retention_changed", "deleted": [ids]}``."""
+        return self._call("POST", "/valt/churn", counts)
+
+    def valt_stats(self) -> dict[str, Any]:
+        """Requests per endpoint, 401/403/404s, logins, tokens, URLs, CDN bytes and ranges."""
+        return self._call("GET", "/valt/stats")
+
+    def valt_reset_stats(self) -> dict[str, Any]:
+        return self._call("POST", "/valt/stats/reset")
+
+    def valt_tokens(self) -> dict[str, list[str]]:
+        """``{"tokens": access tokens issued, "url_tokens": download JWTs minted}``."""
+        return self._call("GET", "/valt/tokens")
+
+    def expected_valt(
+        self, sha256: bool = True, ids: list[Any] | tuple[Any, ...] = ()
+    ) -> Iterator[dict[str, Any]]:
+        """Every VALT recording ever known (or only ``ids``): details as served, ``deleted``,
+        and per video ``bytes`` and (unless ``sha256=False``) ``sha256`` of what the CDN
+        serves (hashing takes ~1 s per GB of videos: ask for the ids you need)."""
+        query = [("sha256", "1" if sha256 else "0")] + [("id", str(i)) for i in ids]
+        return self._ndjson("/valt/expected?" + urlencode(query))
+
+    # IRIS helpers (see sandbox/iris.py, iris_control.py; IRIS state is rebuilt with the world)
+    def iris_config(self, **knobs: Any) -> dict[str, Any]:
+        """Set IRIS knobs (sandbox/iris_state.py): ``token_ttl_s``, ``refresh_error_p``,
+        ``slow_s`` (the media CDN's slow URLs), ``url_ttl_s``, ``number_max``; no arguments:
+        the current config (with ``anchor_s``, where source URL expiries are anchored)."""
+        if not knobs:
+            return self._call("GET", "/iris/config")
+        return self._call("POST", "/iris/config", knobs)
+
+    def iris_revoke(self, after_requests: int | None = None) -> dict[str, Any]:
+        """Revoke every IRIS access token now, or after ``after_requests`` more API calls."""
+        body = {} if after_requests is None else {"after_requests": after_requests}
+        return self._call("POST", "/iris/revoke", body)
+
+    def iris_stats(self) -> dict[str, Any]:
+        """Responses per endpoint, ``recs_only_violations``, ``refresh_violations``,
+        ``refreshes`` by outcome, tokens, experiences, and ``cdn`` (the media CDN's)."""
+        return self._call("GET", "/iris/stats")
+
+    def iris_reset_stats(self) -> dict[str, Any]:
+        """Zero the IRIS and media CDN counters."""
+        return self._call("POST", "/iris/stats/reset")
+
+    def iris_tokens(self) -> list[str]:
+        """Every IRIS access token issued since the last reset."""
+        return list(self._call("GET", "/iris/tokens")["tokens"])
+
+    def iris_default_recs(self, number: int | None = None) -> list[str]:
+        """The iris_ids a Watch for an unknown platform_id returns (default number_max)."""
+        q = "" if number is None else f"?number={int(number)}"
+        return list(self._call("GET", "/iris/default_recs" + q)["recommendations"])
+
+    def expected_iris(self, number: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every IRIS asset as the data API serves it now, with platform_id,
+        source_url_kind, expires, refreshable, refresh_expired, gave_up and the
+        recommendations a Watch returns (``number`` of them, default number_max)."""
+        return self._ndjson("/iris/expected" + ("" if number is None else f"?number={number}"))
+
+    def expected_media(self) -> Iterator[dict[str, Any]]:
+        """Every media CDN URL the sandbox knows (Uplynk mp4_urls, IRIS source URLs):
+        system, id, url, kind, expires (null for Uplynk), head_allowed."""
+        return self._ndjson("/media/expected")
+
+    def media_stats(self) -> dict[str, Any]:
+        """The media CDN's counters: statuses, methods, systems, range requests, bytes,
+        max_in_flight."""
+        return self._call("GET", "/media/stats")
+
+    def media_config(self, **knobs: Any) -> dict[str, Any]:
+        """``head_405_share``: the share of CDN URLs answering HEAD with 405."""
+        if not knobs:
+            return self._call("GET", "/media/config")
+        return self._call("POST", "/media/config", knobs)

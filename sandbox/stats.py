@@ -10,15 +10,21 @@ _ID_SEG = re.compile(
     r"^(\d+|[0-9a-fA-F]{16,}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|iris_[0-9a-f]+)(\.json)?$"
 )
 
+# a VALT CDN file name: {n}_{recordID}_{n}.mp4
+_VIDEO_FILE = re.compile(r"^\d+_[0-9a-fA-F-]+_\d+\.mp4$")
+
 
 def normalize_path(path: str) -> str:
     """Collapse id-like path segments so counters stay bounded:
-    /ibm/api/videos/1234/expiration.json -> /ibm/api/videos/{id}/expiration.json"""
+    /ibm/api/videos/1234/expiration.json -> /ibm/api/videos/{id}/expiration.json,
+    /valt-cdn/distribution/<uuid>/1_<uuid>_1.mp4 -> /valt-cdn/distribution/{id}/{n}_{id}_{n}.mp4"""
     parts = path.split("/")
     for k, p in enumerate(parts):
         m = _ID_SEG.match(p)
         if m:
             parts[k] = "{id}" + (m.group(2) or "")
+        elif _VIDEO_FILE.match(p):
+            parts[k] = "{n}_{id}_{n}.mp4"
     return "/".join(parts)
 
 

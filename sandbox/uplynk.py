@@ -1,6 +1,6 @@
 """Uplynk api2 emulation: signed requests, /api2/asset/{changes,get,list}.
 
-Follows /work/shared/VENDOR_APIS.md and vendor-docs/uplynk-asset-api.txt:
+As the vendor documents it (the api2 asset API):
 
 * Every /api2 request carries ``msg`` and ``sig``, as GET query parameters or a POST
   form-urlencoded body (both accepted). ``msg`` = base64(zlib(json)); ``sig`` = lowercase hex
@@ -51,6 +51,7 @@ from starlette.routing import Route
 from .clock import real_now_s
 from .uplynk_control import control_routes as control_routes  # mounted at /_control/uplynk
 from .uplynk_control import served
+from .world.uplynk import with_media_base
 
 if TYPE_CHECKING:
     from .app import SandboxState
@@ -230,11 +231,12 @@ def handlers(state: SandboxState) -> dict[str, Any]:
 
     table = {"changes": changes, "get": get, "list": list_}
 
-    def handle(action: str, fields: dict[str, str]) -> bytes:
+    def handle(action: str, fields: dict[str, str], base: str = "") -> bytes:
+        """``base``: ``scheme://host`` the request addressed, put in front of mp4_urls."""
         creds = state.uplynk_credentials
         try:
             data = verify(fields, creds.owner, creds.api_key)
-            return table.get(action, unsupported)(data).encode()
+            return with_media_base(table.get(action, unsupported)(data).encode(), base)
         except ApiError as exc:
             return orjson.dumps({"error": 1, "msg": str(exc)})
 
@@ -250,7 +252,8 @@ def routes(state: SandboxState) -> list[Route]:
             fields = await _request_fields(request)
         except ValueError:
             return _error("could not parse the request")
-        return _json(handle(request.path_params["action"], fields))
+        base = f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
+        return _json(handle(request.path_params["action"], fields, base))
 
     return [
         Route("/api2/asset/{action}", ep, methods=["GET", "POST"]),
@@ -285,7 +288,7 @@ def fast_paths(state: SandboxState) -> dict[str, Any]:
                 body = b'{"error":1,"msg":"method not allowed"}'
                 fields = None
             if fields is not None:
-                body = handle(action, fields)
+                body = handle(action, fields, _base(scope))
             await send(
                 {
                     "type": "http.response.start",
@@ -301,6 +304,15 @@ def fast_paths(state: SandboxState) -> dict[str, Any]:
         return app
 
     return {f"{PREFIX}/api2/asset/{a}": make(a) for a in ("changes", "get", "list")}
+
+
+def _base(scope) -> str:
+    """``scheme://host`` of a raw ASGI request (the Host header, else the server address)."""
+    for k, v in scope["headers"]:
+        if k == b"host":
+            return f"{scope.get('scheme', 'http')}://{v.decode('latin-1')}"
+    host, port = scope.get("server") or ("127.0.0.1", 80)
+    return f"{scope.get('scheme', 'http')}://{host}:{port}"
 
 
 def env_lines(base_url: str, state: SandboxState) -> list[tuple[str, str]]:

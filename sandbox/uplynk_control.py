@@ -2,7 +2,8 @@
 
     GET  /_control/uplynk/expected     NDJSON, one line per asset the world knows (live and
                                        deleted), every field as the API serves it (dates on
-                                       the feed's clock) but numbers as numbers, plus
+                                       the feed's clock, mp4_url on the host this request
+                                       addressed) but numbers as numbers, plus
                                        "malformed", "_index", and "served_as_strings": true
                                        on assets served stringly (see
                                        World.iter_uplynk_expected)
@@ -31,6 +32,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+
+from .world.uplynk import with_media_base
 
 if TYPE_CHECKING:
     from .app import SandboxState
@@ -86,7 +89,9 @@ def control_routes(state: SandboxState) -> list[Route]:
     async def expected(request: Request) -> Response:
         w = state.world
         w.settle()
-        return StreamingResponse(w.iter_uplynk_expected(), media_type="application/x-ndjson")
+        base = f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
+        lines = (with_media_base(chunk, base) for chunk in w.iter_uplynk_expected())
+        return StreamingResponse(lines, media_type="application/x-ndjson")
 
     async def burst(request: Request) -> Response:
         try:

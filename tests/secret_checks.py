@@ -331,10 +331,161 @@ def check_an_ibm_dagster_run_failing_on_a_url_with_a_token(
     assert_no_secret(found, texts)
 
 
+@leaks_without_redaction("logs", "the exception", "meta.runs.error", "DuckDB")
+def check_iris_tokens_in_query_strings_failures_and_rejects(
+    sandbox, tmp_path: Path, caplog, monkeypatch
+) -> None:
+    """IRIS puts access_token and client_token in every query string and its source URLs
+    carry a CDN token: every request URL logged at DEBUG; a data API record rejected (a
+    field of the wrong type holding an API key and a tokenized URL, the record's own
+    source_url tokenized too); then a run failing because every Watch answers 500 with an
+    error that quotes a token, which its exception and meta.runs.error quote."""
+    from connector.iris import IrisSyncError, sync_iris
+    from connector.iris import SyncOptions as IrisOptions
+    from tests.iris_helpers import iris_settings
+
+    sandbox.reset(seed=7, assets=80)
+    wh = new_warehouse(tmp_path, "iris")
+    sync_uplynk(settings_for(sandbox), wh, UplynkOptions(), retry=SHORT_RETRY)
+    api_key, url_token, quoted = stranger("key"), stranger("tok"), stranger("tok")
+    sandbox.defects(
+        kind="set_value",
+        vendor="iris",
+        path="/iris/v2/context/data_partner/metadata/video_assets",
+        times=1,
+        params={
+            "path": "source_keywords",
+            "value": {
+                "api_key": api_key,
+                "preview": f"https://cdn.example.com/p?token={url_token}",
+            },
+        },
+    )
+    debug_logging(caplog, monkeypatch)
+    options = IrisOptions(recommendations=3, probe_timeout_s=1.0)
+    sync_iris(iris_settings(sandbox), wh, options, retry=SHORT_RETRY)
+    assert applied(sandbox) == 1, "no data API record carried the keys"
+    with wh.read() as con:
+        rejected = con.execute(
+            "SELECT count(*) FROM meta.rejects WHERE stream = 'iris_assets'"
+        ).fetchone()[0]
+    assert rejected == 1, "the record was not rejected"
+    sandbox.clear_defects()
+    sandbox.defects(
+        kind="status",
+        vendor="iris",
+        path="/iris/watch",
+        params={"status": 500, "body": {"errors": [f"upstream: ?access_token={quoted}"]}},
+    )
+    error: BaseException | None = None
+    try:
+        sync_iris(iris_settings(sandbox), wh, IrisOptions(full_refresh=True), retry=SHORT_RETRY)
+    except IrisSyncError as exc:
+        error = exc
+    sandbox.clear_defects()
+    assert error is not None, "the run did not fail"
+    texts = {
+        "logs": caplog.text,
+        "the exception": exception_text(error),
+        "meta.runs.error": run_errors(wh, "iris"),
+        "DuckDB": all_text_in_duckdb(wh),
+        "Parquet": all_text_in_lake(wh),
+    }
+    assert "client_token=" in texts["logs"] and "token=" in texts["logs"]
+    assert "upstream: ?access_token=" in texts["the exception"] + texts["meta.runs.error"], (
+        "the failure does not quote the vendor's error"
+    )
+    found = {"API key": api_key, "URL token": url_token, "quoted token": quoted}
+    found["client token"] = sandbox.env["IRIS_CLIENT_TOKEN"]
+    found["client secret"] = sandbox.env["IRIS_CLIENT_SECRET"]
+    found.update({f"access token {i}": t for i, t in enumerate(sandbox.iris_tokens())})
+    for row in sandbox.expected_media():
+        if row["system"] == "iris" and "token=" in row["url"]:
+            found[f"CDN token of {row['id']}"] = row["url"].split("token=")[1].split("&")[0]
+    assert_no_secret(found, texts)
+
+
+@leaks_without_redaction("logs", "the exception", "meta.runs.error", "DuckDB")
+def check_valt_tokens_in_query_strings_failures_and_rejects(
+    sandbox, tmp_path: Path, caplog, monkeypatch
+) -> None:
+    """VALT puts its access token in every query string and its download URLs carry a JWT:
+    every request URL logged at DEBUG (sync and archive); a details record rejected (a
+    field of the wrong type holding an API key and a tokenized URL); then a sync failing
+    because the list answers an error that quotes a URL with a token, its exception and
+    meta.runs.error quoting it."""
+    from connector.valt import ArchiveOptions, archive_valt, sync_valt
+    from connector.valt import SyncOptions as ValtOptions
+    from tests.valt_helpers import valt_settings
+
+    sandbox.reset(seed=7, assets=300)
+    sandbox.valt_config(video_bytes=3000)
+    wh = new_warehouse(tmp_path, "valt")
+    api_key, url_token, quoted = stranger("key"), stranger("tok"), stranger("tok")
+    sandbox.defects(
+        kind="set_value",
+        vendor="valt",
+        path="/valt/api/v3/records/*",
+        method="GET",
+        times=1,
+        params={
+            "path": "data.duration",
+            "value": {
+                "api_key": api_key,
+                "preview": f"https://cdn.example.com/p.mp4?access_token={url_token}",
+            },
+        },
+    )
+    debug_logging(caplog, monkeypatch)
+    now = sandbox.now_ms()
+    sync_valt(valt_settings(sandbox), wh, ValtOptions(now_ms=now), retry=SHORT_RETRY)
+    assert applied(sandbox) == 1, "no details record carried the keys"
+    with wh.read() as con:
+        rejected = con.execute(
+            "SELECT count(*) FROM meta.rejects WHERE stream = 'valt_recordings'"
+        ).fetchone()[0]
+    assert rejected == 1, "the record was not rejected"
+    archive = ArchiveOptions(dry_run=False, within_days=7, now_ms=now)
+    assert archive_valt(valt_settings(sandbox), wh, archive, retry=SHORT_RETRY).urls_minted
+    sandbox.clear_defects()
+    sandbox.defects(
+        kind="error_envelope_200",
+        vendor="valt",
+        path="/valt/api/v3/records",
+        method="POST",
+        params={"body": {"error": {"code": 500, "message": f"at /records?access_token={quoted}"}}},
+    )
+    error: BaseException | None = None
+    try:
+        sync_valt(valt_settings(sandbox), wh, ValtOptions(full_refresh=True), retry=SHORT_RETRY)
+    except Exception as exc:  # the run must fail; what it says is checked below
+        error = exc
+    sandbox.clear_defects()
+    assert error is not None, "the run did not fail"
+    texts = {
+        "logs": caplog.text,
+        "the exception": exception_text(error),
+        "meta.runs.error": run_errors(wh, "valt"),
+        "DuckDB": all_text_in_duckdb(wh),
+        "Parquet": all_text_in_lake(wh),
+    }
+    assert "access_token=" in texts["logs"], "no request URL with its token was logged"
+    assert "access_token=" in texts["the exception"], "the failure does not quote the URL"
+    tokens = sandbox.valt_tokens()
+    assert tokens["tokens"] and tokens["url_tokens"], "no token was issued or minted"
+    found = {"API key": api_key, "URL token": url_token, "quoted token": quoted}
+    found["password"] = sandbox.env["VALT_PASSWORD"]
+    found.update({f"access token {i}": t for i, t in enumerate(tokens["tokens"])})
+    found.update({f"download JWT {i}": t for i, t in enumerate(tokens["url_tokens"])})
+    assert_no_secret(found, texts)
+
+
 CHECKS = (
     check_token_in_a_query_string_stays_out_of_debug_logs,
     check_a_failed_run_quoting_a_url_with_a_token,
     check_a_rejected_record_holding_keys,
     check_a_dagster_run_failing_on_an_error_that_quotes_the_key,
     check_an_ibm_dagster_run_failing_on_a_url_with_a_token,
+    check_iris_tokens_in_query_strings_failures_and_rejects,
+    check_valt_tokens_in_query_strings_failures_and_rejects,
 )

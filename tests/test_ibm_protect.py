@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from connector.ibm import ProtectOptions, protect_ibm
 from connector.marts import build_mart
+from connector.reconcile import reconcile
 from tests.ibm_helpers import (
     DAY_MS,
     FAST_RETRY,
@@ -28,6 +29,7 @@ def test_protect_job_dry_run_then_real_run_then_no_op(fresh_sandbox, tmp_path):
     wh = new_warehouse(tmp_path)
     run_uplynk(fresh_sandbox, wh)
     run_ibm(fresh_sandbox, wh)
+    reconcile(wh)  # "live elsewhere" is read from core.asset_xref
     now = fresh_sandbox.now_ms()
     # a user asks to keep a video that expires later than the window, and one already never
     far, never = rows(
@@ -112,23 +114,23 @@ def test_protect_job_dry_run_then_real_run_then_no_op(fresh_sandbox, tmp_path):
     ) == {v: "never" for v in want}
     # the expiring-soon mart now lists IBM expirations too, and none of the protected videos
     build_mart(wh, "assets_expiring_soon")
-    mart = rows(wh, "SELECT source, source_id FROM marts.assets_expiring_soon")
+    mart = rows(wh, "SELECT system, system_id FROM marts.expiring_within(30)")
     ibm_ids = {sid for src, sid in mart if src == "ibm"}
     assert ibm_ids and not ibm_ids & want and any(src == "uplynk" for src, _ in mart)
 
 
-def test_live_elsewhere_matches_normalised_titles(tmp_path):
+def test_live_elsewhere_is_an_ibm_video_whose_canonical_asset_has_a_live_uplynk_asset(tmp_path):
     wh = new_warehouse(tmp_path)
     with wh.write() as tx:
         tx.execute(
-            "INSERT INTO raw.ibm_videos (video_id, title) VALUES "
-            "('1', 'Blue Harbor S01E02 - Bold River (HD)'), ('2', 'GOLDEN HOUR S03E04 - CALM SEA'), "
-            "('3', 'No Match At All'), ('4', 'Blue Harbor S01E02: Bold River')"
+            "INSERT INTO raw.uplynk_assets (asset_id, deleted_at) VALUES "
+            "('a', NULL), ('b', now()), ('c', NULL)"
         )
         tx.execute(
-            "INSERT INTO raw.uplynk_assets (asset_id, title, deleted_at) VALUES "
-            "('a', 'Blue Harbor S01E02 - Bold River', NULL), ('b', 'Golden Hour S03E04 - Calm Sea', NULL), "
-            "('c', 'No Match At All', now())"
+            "INSERT INTO core.asset_xref (canonical_id, system, system_id, rule) VALUES "
+            "('cx1', 'ibm', '1', 'k'), ('cx1', 'uplynk', 'a', 'k'), "  # live in Uplynk
+            "('cx2', 'ibm', '2', 'k'), ('cx2', 'uplynk', 'b', 'k'), "  # deleted in Uplynk
+            "('cx3', 'ibm', '3', 'self'), ('cx4', 'uplynk', 'c', 'self')"  # alone
         )
     got = sorted(rows(wh, "SELECT video_id, uplynk_asset_id FROM core.ibm_live_elsewhere"))
-    assert got == [("1", "a"), ("2", "b"), ("4", "a")]
+    assert got == [("1", "a")]

@@ -46,8 +46,8 @@ def protect_expiring_videos_op(
     ibm: IbmResource,
     warehouse: WarehouseResource,
 ):
-    """Selects videos expiring within ``within_days`` that are live elsewhere (interim title
-    match, core.ibm_live_elsewhere) or requested in meta.ibm_protect_requests, and sets
+    """Selects videos expiring within ``within_days`` that are live in Uplynk
+    (core.ibm_live_elsewhere, from core.asset_xref) or requested in meta.ibm_protect_requests, and sets
     rule=never on each (audit trail in meta.ibm_protect_actions)."""
     options = ProtectOptions(
         within_days=config.within_days,

@@ -30,37 +30,71 @@ def view_asset(view: str, deps: list[str], description: str, build: bool) -> dg.
         wh = warehouse.get()
         if build:
             build_mart(wh, name)
-        return dg.MaterializeResult(metadata=table_metadata(wh, view))
+        return dg.MaterializeResult(metadata={**table_metadata(wh, view), **preview(wh, view)})
 
     return _view
+
+
+def preview(warehouse, view: str, rows: int = 5) -> dict[str, dg.MetadataValue]:
+    """The first rows of ``view`` as a Markdown table (for the asset page)."""
+    table = warehouse.query_arrow(f"SELECT * FROM {view} LIMIT {int(rows)}")
+    names = table.column_names
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    for row in table.to_pylist():
+        lines.append("| " + " | ".join("" if row[c] is None else str(row[c]) for c in names) + " |")
+    return {"preview": dg.MetadataValue.md("\n".join(lines))}
 
 
 def _no_expired_rows(view: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=table_key(view),
-        description="every row expires in the future, within 30 days",
+        name="rows_end_within_the_horizon",
+        description="every row ends in the future, within the 14-day horizon",
     )
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         bad = warehouse.get().query(
-            f"SELECT count(*) FROM {view} WHERE expires_at IS NULL OR expires_at <= now() "
-            "OR expires_at > now() + INTERVAL 30 DAY"
+            f"SELECT count(*) FROM {view} WHERE ends_at IS NULL OR ends_at <= now() "
+            "OR ends_at > now() + INTERVAL 14 DAY"
         )[0][0]
         return dg.AssetCheckResult(passed=bad == 0, metadata={"rows_out_of_window": int(bad)})
 
     return _check
 
 
+XREF = "core.asset_xref"
 assets = [
     view_asset(
         "marts.assets_expiring_soon",
-        ["raw.uplynk_assets", "raw.ibm_expirations", "raw.ibm_videos"],
-        "One row per asset, in any source system, that expires within the next 30 days.",
+        [XREF, "raw.uplynk_assets", "raw.ibm_expirations", "raw.ibm_videos", "raw.valt_recordings"],
+        "One row per record, in any system, whose end (IBM expiry, Uplynk autoexpire, VALT "
+        "retention) falls within 14 days; where else it lives, IRIS recommendation, protection. "
+        "Any horizon: SELECT * FROM marts.expiring_within(30).",
+        build=True,
+    ),
+    view_asset(
+        "marts.dead_source_urls",
+        [XREF, "raw.media_url_checks", "raw.iris_assets", "raw.uplynk_assets"],
+        "One row per media URL that does not play (IRIS source URLs, Uplynk mp4_urls), why, and "
+        "whether IRIS still recommends it.",
+        build=True,
+    ),
+    view_asset(
+        "marts.catalog_coverage",
+        [XREF, "raw.uplynk_assets", "raw.ibm_videos", "raw.valt_recordings", "raw.iris_assets"],
+        "One row per canonical asset: its state in each system; orphans flagged.",
+        build=True,
+    ),
+    view_asset(
+        "marts.recommendations_to_unplayable",
+        [XREF, "marts.dead_source_urls", "raw.iris_recommendations"],
+        "One row per IRIS recommendation (latest snapshots) pointing at content that is "
+        "deleted, past its end, or whose URL is dead.",
         build=True,
     ),
     view_asset(
         "core.ibm_live_elsewhere",
-        ["raw.ibm_videos", "raw.uplynk_assets"],
-        "IBM videos live in Uplynk by normalised title (interim match; the protect job's input).",
+        [XREF, "raw.uplynk_assets"],
+        "IBM videos whose canonical asset has a live Uplynk asset (the protect job's input).",
         build=False,
     ),
 ]

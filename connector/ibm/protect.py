@@ -5,8 +5,8 @@ videos still listed whose stored expiration is not already ``never`` and whose l
 was not a 403/404:
 
 * ``expiring_live_elsewhere``: rule ``at_given_time`` expiring within ``within_days``
-  (not yet expired) and live in another system per ``core.ibm_live_elsewhere`` (an interim
-  title match; a later issue replaces it with ``core.asset_xref``);
+  (not yet expired) and live in Uplynk per ``core.ibm_live_elsewhere`` (the same canonical
+  asset in ``core.asset_xref`` as a live Uplynk asset: run reconciliation first);
 * ``requested``: listed in ``meta.ibm_protect_requests``;
 * ``both``.
 

@@ -5,11 +5,18 @@ Each checkpoint is one warehouse transaction that writes a batch and then the st
 state (its cursor) with it, so the cursor can never be ahead of the data. At most one
 commit is in flight: submitting the next waits for the previous one (back-pressure, and
 order: a later cursor is never committed before an earlier one).
+
+A checkpoint goes through ``Warehouse.transact``: when its commit conflicts with another
+writer's (DuckLake), the write function runs again in a new transaction, so write functions
+must be re-runnable (they write through ``tx`` only). The report counters a failed attempt
+added (the difference of the report's numbers across the attempt) are taken back before the
+next one, so a replayed checkpoint is counted once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -29,13 +36,16 @@ class Checkpointer:
     >>> await checkpoints.drain()  # doctest: +SKIP
     """
 
-    def __init__(self, warehouse: Warehouse, stream: str) -> None:
+    def __init__(self, warehouse: Warehouse, stream: str, report: Any = None) -> None:
         self.warehouse = warehouse
         self.stream = stream
+        #: the run's report (a dataclass), whose counters a replayed attempt must not repeat
+        self.report = report
         self.committed = 0
         #: the state of the last committed checkpoint (None until one commits a state)
         self.last_state: dict[str, Any] | None = None
         self._writing: asyncio.Future | None = None
+        self._added: dict[str, int | float] = {}
 
     async def submit(
         self,
@@ -61,13 +71,33 @@ class Checkpointer:
             await writing
 
     def _commit(self, write: Write | None, state: dict[str, Any] | None, note: str) -> None:
-        with self.warehouse.write() as tx:
-            if write is not None:
-                write(tx)
-            if state is not None:
-                tx.set_state(self.stream, state)
+        self._added = {}
+        self.warehouse.transact(lambda tx: self._attempt(tx, write, state))
+        self._added = {}
         self.committed += 1
         if state is not None:
             self.last_state = state
         log.info("%s checkpoint %d committed%s", self.stream, self.committed, note and f": {note}")
         release_free_memory()
+
+    def _attempt(self, tx: WriteTx, write: Write | None, state: dict[str, Any] | None) -> None:
+        """One try at the checkpoint's transaction (again after a conflict)."""
+        for name, added in self._added.items():  # a previous try that did not commit
+            setattr(self.report, name, getattr(self.report, name) - added)
+        before = _counters(self.report)
+        if write is not None:
+            write(tx)
+        if state is not None:
+            tx.set_state(self.stream, state)
+        after = _counters(self.report)
+        self._added = {k: after[k] - v for k, v in before.items() if after[k] != v}
+
+
+def _counters(report: Any) -> dict[str, int | float]:
+    """The numeric fields of a dataclass report (nothing for None)."""
+    if report is None or not dataclasses.is_dataclass(report):
+        return {}
+    values = {f.name: getattr(report, f.name) for f in dataclasses.fields(report)}
+    return {
+        k: v for k, v in values.items() if isinstance(v, int | float) and not isinstance(v, bool)
+    }

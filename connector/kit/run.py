@@ -48,7 +48,7 @@ class SyncRun:
         self.warehouse = warehouse
         self.report = report
         self.lake_streams = tuple(lake_streams)
-        self.checkpoints = Checkpointer(warehouse, stream)
+        self.checkpoints = Checkpointer(warehouse, stream, report)
         self._metrics = metrics
         self._redact = redact
         self._cursor = cursor

@@ -10,7 +10,10 @@ its ledger row is inserted in the caller's transaction. So:
   landed;
 * the process dies before the commit -> a file with no ledger row is left: an orphan, which
   ``Warehouse.recover_lake(stream)`` deletes (together with stray ``.tmp`` files). The
-  stream's cursor did not advance either, so the re-run lands that data again.
+  stream's cursor did not advance either, so the re-run lands that data again. When other
+  processes write at the same time (DuckLake on PostgreSQL), a file without a ledger row
+  may belong to a transaction about to commit, so only files older than
+  ``ORPHAN_GRACE_S`` count as orphans there.
 
 Ledger paths are stored relative to the lake root, POSIX-style, so the lake can move.
 """
@@ -21,12 +24,16 @@ import contextlib
 import os
 import re
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+#: age past which a file without a ledger row is an orphan when other processes write too
+ORPHAN_GRACE_S = 3600.0
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _SEQ = re.compile(r"-(\d+)\.parquet$")
@@ -134,9 +141,12 @@ def release(paths: list[Path]) -> None:
             _in_flight.discard(p)
 
 
-def recover(con: duckdb.DuckDBPyConnection, lake_root: Path, stream: str) -> list[Path]:
+def recover(
+    con: duckdb.DuckDBPyConnection, lake_root: Path, stream: str, *, min_age_s: float = 0.0
+) -> list[Path]:
     """Delete ``*.tmp`` files and Parquet files without a ledger row under the stream's
-    folder; return the removed paths. ``con`` must hold the database (file lock)."""
+    folder, if last modified at least ``min_age_s`` ago; return the removed paths. With
+    ``min_age_s=0``, ``con`` must hold the database (file lock)."""
     _check_name("stream", stream)
     root = Path(lake_root)
     base = root / stream
@@ -153,8 +163,9 @@ def recover(con: duckdb.DuckDBPyConnection, lake_root: Path, stream: str) -> lis
         ).fetchall()
     }
     removed: list[Path] = []
+    born_before = time.time() - min_age_s
     for p in sorted(base.rglob("*")):
-        if not p.is_file() or p in busy:
+        if not p.is_file() or p in busy or (min_age_s and p.stat().st_mtime > born_before):
             continue
         if p.name.endswith(".tmp") or (
             p.suffix == ".parquet" and p.relative_to(root).as_posix() not in known

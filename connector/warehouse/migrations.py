@@ -77,8 +77,9 @@ def apply_pending(
             continue
         con.execute("BEGIN TRANSACTION")
         try:
-            # Re-check inside the transaction: another thread of this process may have
-            # applied it since we looked (other processes cannot: we hold the file lock).
+            # Re-check inside the transaction: another thread or process may have applied
+            # it since we looked (on DuckLake the loser of that race conflicts at COMMIT,
+            # and Warehouse.migrate looks again).
             again = con.execute(
                 "SELECT count(*) FROM meta.schema_migrations WHERE version = ?", [mig.version]
             ).fetchone()[0]
@@ -91,9 +92,9 @@ def apply_pending(
                 "VALUES (?, ?, now())",
                 [mig.version, mig.name],
             )
-            con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        con.execute("COMMIT")  # a failed COMMIT has already ended the transaction
         applied.append(mig)
     return applied

@@ -1,11 +1,20 @@
-"""The warehouse: a DuckDB file (later a DuckLake catalog) plus a Parquet lake.
+"""The warehouse: tables on a backend (a DuckDB file, or a DuckLake catalog; see
+:mod:`.backends`) plus a Parquet lake.
 
-DuckDB lets one process at a time open a file for writing, and Dagster runs assets in
-parallel processes, so a :class:`Warehouse` never keeps a connection open between operations.
-``write()`` and ``read()`` open the file, retrying with jittered exponential backoff while
-another process holds its lock (up to ``lock_timeout_s``), and always close it afterwards.
-Keep write transactions short (one batch: rows + cursor) so that other processes get their
-turn; the lock is held from open to close.
+Every source uses this one API: ``write()`` / ``transact(fn)`` for a transaction, ``read()``,
+``query``, ``query_arrow``, ``get_state``, ``log_run``, ``recover_lake`` and ``migrate``.
+
+On a DuckDB file (the default) one process at a time may open the file for writing, and
+Dagster runs assets in parallel processes, so a :class:`Warehouse` never keeps a connection
+open between operations: each one opens the file, retrying with jittered exponential
+backoff while another process holds its lock (up to ``lock_timeout_s``), and closes it
+afterwards. Keep write transactions short (one batch: rows + cursor) so that other
+processes get their turn.
+
+On DuckLake with a PostgreSQL catalog many processes write at once without waiting:
+DuckLake commits optimistically, and a transaction that conflicts with one committed in the
+meantime fails at COMMIT. ``transact(fn)`` runs ``fn(tx)`` again in a new transaction on
+such a conflict, until it commits or ``lock_timeout_s`` has passed, so no write is lost.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -31,24 +40,28 @@ from . import rejects as _rejects
 from . import runs as _runs
 from . import state as _state
 from . import upsert as _upsert
+from .backends import Backend, WarehouseLockTimeout, backend_from
 from .rejects import Reject
 from .runs import RunRecord
 from .upsert import UpsertCounts
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 DEFAULT_MEMORY_LIMIT = os.environ.get("CONNECTOR_DUCKDB_MEMORY_LIMIT") or "192MB"
 
-
-class WarehouseLockTimeout(TimeoutError):
-    """The database file stayed locked by another process for longer than lock_timeout_s."""
+__all__ = ["Warehouse", "WarehouseConflictError", "WarehouseLockTimeout", "WriteTx"]
 
 
-def _is_lock_error(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return isinstance(exc, duckdb.IOException) and (
-        "lock" in text or "resource temporarily unavailable" in text
-    )
+class WarehouseConflictError(RuntimeError):
+    """A transaction kept conflicting with other writers for longer than lock_timeout_s."""
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """DuckLake refused a commit because a transaction committed meanwhile changed the same
+    table (its conflict check is per table for deletes and updates, see the README)."""
+    return isinstance(exc, duckdb.Error) and "transaction conflict" in str(exc).lower()
 
 
 class WriteTx:
@@ -59,10 +72,14 @@ class WriteTx:
         con: duckdb.DuckDBPyConnection,
         lake_root: Path,
         redact: Callable[[str], str] | None = None,
+        *,
+        shared: bool = False,
     ) -> None:
         self.con = con
         self.lake_root = lake_root
         self.redact = redact
+        #: other processes write the same tables at once (DuckLake on PostgreSQL)
+        self.shared = shared
         self.landed: list[Path] = []
 
     def execute(
@@ -110,7 +127,9 @@ class WriteTx:
         return _state.get_state(self.con, stream)
 
     def set_state(self, stream: str, state: dict[str, Any]) -> None:
-        _state.set_state(self.con, stream, state)
+        """Record the stream's state in this transaction (appended on a shared backend,
+        see :mod:`.state`)."""
+        _state.set_state(self.con, stream, state, append=self.shared)
 
     def land(self, stream: str, batch: pa.Table | pa.RecordBatch, run_id: str) -> Path | None:
         """Write an immutable Parquet file for ``batch`` and its ledger row (see :mod:`.lake`)."""
@@ -149,11 +168,17 @@ def _registered_inputs(
 
 
 class Warehouse:
-    """DuckDB file + Parquet lake. Cheap to construct; opens the file only per operation."""
+    """Tables on a backend + a Parquet lake. Cheap to construct; a DuckDB file is opened
+    only per operation.
+
+    ``location`` is a ``CONNECTOR_WAREHOUSE`` value (a DuckDB file path, ``ducklake:...``)
+    or a :mod:`.backends` object; its settings (data path, S3, PostgreSQL password) are
+    read from the environment when the string is given.
+    """
 
     def __init__(
         self,
-        path: str | Path,
+        location: str | Path | Backend,
         lake_root: str | Path,
         *,
         lock_timeout_s: float = 120.0,
@@ -161,10 +186,11 @@ class Warehouse:
         redact: Callable[[str], str] | None = None,
         memory_limit: str = DEFAULT_MEMORY_LIMIT,
     ) -> None:
-        self.path = Path(path).absolute()
-        # DuckDB's buffer cache otherwise grows with the tables a sync scans (its default
-        # is 80% of RAM): a cap keeps a sync's memory flat as the catalog grows; joins that
-        # need more spill to <file>.tmp.
+        self.backend: Backend = (
+            location if not isinstance(location, str | Path) else backend_from(location)
+        )
+        # A cap keeps a sync's memory flat as the catalog grows (DuckDB's default is 80%
+        # of RAM).
         self.memory_limit = memory_limit
         self.lake_root = Path(lake_root).absolute()
         self.lock_timeout_s = float(lock_timeout_s)
@@ -174,21 +200,38 @@ class Warehouse:
         self.redact = redact
         #: how many times opening the file had to wait for another process's lock
         self.lock_waits = 0
+        #: how many transactions ``transact`` ran again after a commit conflict
+        self.conflicts = 0
         self._migrated = False
         self._migrate_lock = threading.Lock()
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> Warehouse:
-        """``CONNECTOR_WAREHOUSE`` (default data/warehouse.duckdb) and ``CONNECTOR_LAKE``
-        (default data/lake)."""
+        """``CONNECTOR_WAREHOUSE`` (default data/warehouse.duckdb; see :mod:`.backends`)
+        and ``CONNECTOR_LAKE`` (default data/lake)."""
         return cls(
             os.environ.get("CONNECTOR_WAREHOUSE") or DEFAULT_WAREHOUSE,
             os.environ.get("CONNECTOR_LAKE") or DEFAULT_LAKE,
             **kwargs,
         )
 
+    @property
+    def path(self) -> Path | None:
+        """The DuckDB file (or DuckLake catalog file); None for a PostgreSQL catalog."""
+        return self.backend.path
+
+    @property
+    def location(self) -> str:
+        """Where the tables live, for people (never a credential)."""
+        return self.backend.location
+
+    @property
+    def shared(self) -> bool:
+        """Other processes write at the same time (DuckLake on PostgreSQL)."""
+        return not self.backend.exclusive
+
     def __repr__(self) -> str:
-        return f"Warehouse({str(self.path)!r}, {str(self.lake_root)!r})"
+        return f"Warehouse({self.location!r}, {str(self.lake_root)!r})"
 
     def __getstate__(self) -> dict[str, Any]:
         # Picklable (e.g. handed to another process): the lock is not, and the migration
@@ -203,61 +246,48 @@ class Warehouse:
         self._migrate_lock = threading.Lock()
 
     # -- connections -------------------------------------------------------------------
-    def _connect(self, *, migrate: bool = True) -> duckdb.DuckDBPyConnection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.lock_timeout_s
-        delay = 0.005
-        while True:
-            try:
-                con = duckdb.connect(str(self.path))
-                break
-            except duckdb.Error as exc:
-                if not _is_lock_error(exc):
-                    raise
-                self.lock_waits += 1
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise WarehouseLockTimeout(
-                        f"{self.path} stayed locked by another process for "
-                        f"{self.lock_timeout_s:g}s: {exc}"
-                    ) from None
-                time.sleep(min(remaining, random.uniform(0, delay)))
-                delay = min(delay * 2, 0.25)
-        try:
+    @contextmanager
+    def _session(self, *, migrate: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self.backend.session(
+            timeout_s=self.lock_timeout_s,
+            memory_limit=self.memory_limit,
+            on_wait=self._count_lock_wait,
+        ) as con:
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET enable_progress_bar = false")
-            con.execute(f"SET memory_limit = '{self.memory_limit}'")
             if migrate:
                 self._ensure_migrated(con)
-        except BaseException:
-            con.close()
-            raise
-        return con
+            yield con
+
+    def _count_lock_wait(self) -> None:
+        self.lock_waits += 1
 
     def _ensure_migrated(self, con: duckdb.DuckDBPyConnection) -> None:
         if self._migrated:
             return
         with self._migrate_lock:
             if not self._migrated:
-                _migrations.apply_pending(con, self.migrations_dir)
+                self._apply_migrations(con)
                 self._migrated = True
+
+    def _apply_migrations(self, con: duckdb.DuckDBPyConnection) -> list[_migrations.Migration]:
+        # Several processes may migrate a new DuckLake at once: the losers of a conflict
+        # look again (the winner's versions are then applied) until nothing is pending.
+        return self._retry_conflicts(lambda: _migrations.apply_pending(con, self.migrations_dir))
 
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection for queries (no transaction opened); closed on exit."""
-        con = self._connect()
-        try:
+        with self._session() as con:
             yield con
-        finally:
-            con.close()
 
     @contextmanager
     def write(self) -> Iterator[WriteTx]:
         """One transaction: COMMIT on normal exit, ROLLBACK (and delete the Parquet files
-        landed in it) on exception; the connection is always closed."""
-        con = self._connect()
-        tx = WriteTx(con, self.lake_root, self.redact)
-        try:
+        landed in it) on exception. On a shared backend the COMMIT may fail with a
+        conflict: use :meth:`transact` to have the body run again."""
+        with self._session() as con:
+            tx = WriteTx(con, self.lake_root, self.redact, shared=self.shared)
             con.execute("BEGIN TRANSACTION")
             try:
                 yield tx
@@ -273,8 +303,38 @@ class Warehouse:
                 _lake.discard(tx.landed)
                 raise
             _lake.release(tx.landed)
-        finally:
-            con.close()
+
+    def transact(self, fn: Callable[[WriteTx], T]) -> T:
+        """``fn(tx)`` in one transaction, committed; returns its result. When the commit
+        conflicts with another writer's (DuckLake), ``fn`` runs again from the start in a
+        new transaction, after a jittered pause, until it commits; past ``lock_timeout_s``
+        :class:`WarehouseConflictError` is raised and nothing of ``fn`` is kept. ``fn``
+        must therefore be safe to run again: it may only write through ``tx``."""
+
+        def once() -> T:
+            with self.write() as tx:
+                return fn(tx)
+
+        return self._retry_conflicts(once)
+
+    def _retry_conflicts(self, once: Callable[[], T]) -> T:
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.01
+        while True:
+            try:
+                return once()
+            except duckdb.Error as exc:
+                if not is_conflict(exc):
+                    raise
+                self.conflicts += 1
+                if time.monotonic() >= deadline:
+                    raise WarehouseConflictError(
+                        f"{self.location}: a transaction kept conflicting with other writers "
+                        f"for {self.lock_timeout_s:g}s ({self.conflicts} conflicts): {exc}"
+                    ) from exc
+                log.info("commit conflict with another writer; running the transaction again")
+                time.sleep(random.uniform(0, delay))
+                delay = min(delay * 2, 1.0)
 
     def get_state(self, stream: str) -> dict[str, Any] | None:
         """The stream's last committed state (see :mod:`.state`)."""
@@ -299,21 +359,23 @@ class Warehouse:
     # -- maintenance ---------------------------------------------------------------------
     def migrate(self) -> list[_migrations.Migration]:
         """Apply pending migrations now; returns those applied (empty when up to date)."""
-        with self._migrate_lock:
-            con = self._connect(migrate=False)
-            try:
-                applied = _migrations.apply_pending(con, self.migrations_dir)
-            finally:
-                con.close()
+        with self._migrate_lock, self._session(migrate=False) as con:
+            applied = self._apply_migrations(con)
             self._migrated = True
         return applied
 
     def log_run(self, record: RunRecord, redact: Callable[[str], str] | None = None) -> bool:
-        """Record a finished run in meta.runs; never raises (the run log must not hide the
-        run's own error). Returns whether it was written."""
+        """Record a finished run in meta.runs (and, on a shared backend, drop the stream's
+        superseded states); never raises (the run log must not hide the run's own error).
+        Returns whether it was written."""
+
+        def body(tx: WriteTx) -> None:
+            tx.record_run(record, redact)
+            if tx.shared:
+                _state.prune(tx.con, record.stream)
+
         try:
-            with self.write() as tx:
-                tx.record_run(record, redact)
+            self.transact(body)
             return True
         except Exception:
             log.exception("could not record run %s in meta.runs", record.run_id)
@@ -321,7 +383,10 @@ class Warehouse:
 
     def recover_lake(self, stream: str) -> list[Path]:
         """Delete the stream's ``*.tmp`` files and Parquet files with no ledger row (orphans
-        of a run that crashed before committing); returns the removed paths. Holds the
-        database lock meanwhile, so no other process can be landing files."""
+        of a run that crashed before committing); returns the removed paths. On an
+        exclusive backend the file lock is held meanwhile, so no other process can be
+        landing files; on a shared one only files older than ``lake.ORPHAN_GRACE_S`` go,
+        since another process may be about to commit a younger one."""
+        min_age = _lake.ORPHAN_GRACE_S if self.shared else 0.0
         with self.read() as con:
-            return _lake.recover(con, self.lake_root, stream)
+            return _lake.recover(con, self.lake_root, stream, min_age_s=min_age)

@@ -75,11 +75,11 @@ class IbmViews:
         if vendor_only:
             title = self.vendor_only_title("ibm", i)
             created_s = (self.epoch_ms - (h2 % (730 * DAY_MS))) // 1000
-            length = 30 + h2 % 5400
+            length = self.vendor_only_duration("ibm", i, 30 + h2 % 5400)  # decoys (truth.py)
         else:
             title = self.vendor_title("ibm", i)
             created_s = int(self.created_ms[i]) // 1000 + int(h2 % 3600)
-            length = int(self._D[i, self._DCOLS.index("whole")]) if i < len(self._D) else 60
+            length = self.vendor_duration("ibm", i)  # Uplynk's whole seconds, noise added
         rule_at = (h >> 8) % 100 >= 70
         expires_at = (
             (self.epoch_ms // 1000 - 10 * 86400 + int((h >> 16) % (100 * 86400)))

@@ -102,7 +102,7 @@ class UplynkAssets:
         idx = np.asarray(idx, dtype=np.int64)
         if version is None:
             version = self.version[idx]
-        hs = self._static_hash(idx)
+        hs = self._static_hash(self.title_source(idx))  # a duplicate's: its original's (truth.py)
         hv = mix(hs ^ (np.asarray(version, np.uint64) * U(GOLD) + U(self._k_ver)))
         ep = (hs % U(len(SERIES))) * U(216) + ((hs >> U(8)) % U(9)) * U(24) + (hs >> U(12)) % U(24)
         sx = ((hv >> U(4)) % U(len(ADJ))) * U(len(NOUN)) + (hv >> U(12)) % U(len(NOUN))
@@ -116,9 +116,14 @@ class UplynkAssets:
     def uplynk_json(self, idx: np.ndarray, as_served: bool = True) -> list[str]:
         """The assets at canonical indices ``idx`` exactly as the Uplynk API serves them
         (JSON object text each; deleted ones carry ``deleted``; malformed ones malformed;
-        dates on the feed's clock, ``uplynk_offset_ms`` added). ``as_served=False`` keeps
-        the numbers of ``served_as_strings`` assets numbers (what they mean, for the expected
-        export). Hot path of asset/list: table lookups and one f-string per asset."""
+        dates on the feed's clock, ``uplynk_offset_ms`` added), except that ``mp4_url`` is
+        the PATH of the asset's media on the sandbox's media CDN
+        (``/media-cdn/uplynk/<id>/video.mp4``): the world does not know the server's
+        address, so the Uplynk emulation puts the request's ``scheme://host`` in front when
+        it serialises (``with_media_base``).
+        ``as_served=False`` keeps the numbers of ``served_as_strings`` assets numbers (what
+        they mean, for the expected export). Hot path of asset/list: table lookups and one
+        f-string per asset."""
         idx = np.asarray(idx, dtype=np.int64)
         if not len(idx):
             return []
@@ -140,10 +145,11 @@ class UplynkAssets:
         ).tolist()
         mal = self.flags[idx] & FLAG_MALFORMED
         any_mal = bool(mal.any())
+        extras = self.uplynk_meta_extras(idx)  # other vendors' ids in meta (truth.py)
         out = []
         append = out.append
-        for aid, (e, x, r, st, w, f, sl, m), (c, lm, dl, ax, eb) in zip(
-            ids, rows, mut, strict=True
+        for aid, (e, x, r, st, w, f, sl, m), (c, lm, dl, ax, eb), mx in zip(
+            ids, rows, mut, extras, strict=True
         ):
             p1 = aid[:24]
             a3 = aid[:3]
@@ -160,8 +166,8 @@ class UplynkAssets:
                 f'"external_id":"{f"EXT-{eb:07d}" if m & 128 else ""}","id":"{aid}",'
                 f'"thumb_url":"https://storage.uplynk.com/slices/{a3}/{aid}/00000001.jpg",'
                 f'"desc":"{_EP_TITLE[e]}{_SUFFIX[x]}",'
-                f'"mp4_url":"https://storage.uplynk.com/slices/{a3}/{aid}/{aid}_g.mp4",'
-                f'"meta":{{{_META_EP[e]},{_META_RG[r]}}}{tail}'
+                f'"mp4_url":"/media-cdn/uplynk/{aid}/video.mp4",'
+                f'"meta":{{{_META_EP[e]},{_META_RG[r]}{mx}}}{tail}'
             )
         if as_served and self.numbers_as_strings > 0:
             for k in np.nonzero(self.served_as_strings(idx))[0].tolist():
@@ -227,6 +233,16 @@ class UplynkAssets:
 
 
 STRING_NUMBER_FIELDS = ("duration", "autoexpire", "created", "lastmod")
+# mp4_url is served as "<scheme://host>/media-cdn/uplynk/<id>/video.mp4" (sandbox/media_cdn.py)
+MP4_URL_PREFIX = b'"mp4_url":"/media-cdn/'
+
+
+def with_media_base(body: bytes, base: str) -> bytes:
+    """``body`` (Uplynk JSON text from ``uplynk_json``) with every mp4_url made absolute on
+    ``base`` (``scheme://host[:port]``, as the request addressed the server)."""
+    if not base:
+        return body
+    return body.replace(MP4_URL_PREFIX, b'"mp4_url":"' + base.encode() + b"/media-cdn/")
 
 
 def _stringify_numbers(j: str) -> str:

@@ -126,7 +126,9 @@ def test_truth_and_vendor_membership_ratios():
             assert w.ibm_decode(r["ibm_video_id"]) == ("canonical", r["canonical_index"])
     assert w.ibm_decode(w.ibm_video_id(3, vendor_only=True)) == ("ibm_only", 3)
     valt = [r["valt_id"] for r in rows if r["valt_id"]]
-    assert any("-" in v for v in valt) and any(v.isdigit() for v in valt)
+    assert valt and all(len(v) == 36 and v.count("-") == 4 for v in valt)  # VALT 6 by default
+    w.valt_id_style = "int"  # VALT 5
+    assert all(r["valt_id"].isdigit() for r in w.truth() if r["valt_id"])
     assert all(r["iris_id"].startswith("iris_") for r in rows if r["iris_id"])
     plat = [w.iris_platform_id(i) for i in range(2000)]
     assert None in plat and any(p and p != w.external_id(i) for i, p in enumerate(plat))

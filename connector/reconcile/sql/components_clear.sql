@@ -1,0 +1,2 @@
+-- Forget the previous run's cluster labels.
+DELETE FROM meta.xref_components

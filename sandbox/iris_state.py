@@ -1,0 +1,205 @@
+"""IRIS.TV's mutable state for one world: tokens, experiences, the refresh ledger, knobs and
+counters (rebuilt with the world on reset).
+
+Knobs (``POST /_control/iris/config``; every one optional):
+
+    token_ttl_s      float > 0, real seconds an access token lives (default 3600)
+    refresh_error_p  probability in [0, 1] that a source_url refresh answers 500 or 503
+                     (half each) with ``{"errors": [...]}`` (default 0)
+    slow_s           float >= 0, seconds the media CDN waits before answering a ``slow``
+                     URL (default 2)
+    url_ttl_s        int > 0, lifetime of a source URL minted by a refresh (default 3600)
+    number_max       int >= 1, most recommendations one Watch/Next returns; a larger
+                     ``number`` is clamped to it silently (default 25)
+
+Counters (``GET /_control/iris/stats``): responses per endpoint and status,
+``recs_only_violations`` (Watch/Next calls whose ``recs_only`` is not exactly ``true``, with
+the values seen), ``refresh_violations`` (refreshes the vendor's rules forbid: ``not_available``
+for an asset whose source_url is NOT_AVAILABLE, ``after_expired`` for one already answered
+with an expired URL), ``refreshes`` by outcome, ``refreshes_before_expiry`` (a refresh of a URL
+that had not expired yet: allowed, but wasted), tokens issued / revoked, experiences started.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .credentials import IrisCredentials, iris_credentials
+from .iris_catalog import IrisCatalog
+from .world import World
+from .world.mixing import mix_int, salt_of
+
+if TYPE_CHECKING:
+    from .app import SandboxState
+
+KNOBS = ("token_ttl_s", "refresh_error_p", "slow_s", "url_ttl_s", "number_max")
+DEFAULTS: dict[str, Any] = {
+    "token_ttl_s": 3600.0,
+    "refresh_error_p": 0.0,
+    "slow_s": 2.0,
+    "url_ttl_s": 3600,
+    "number_max": 25,
+}
+MAX_EXPERIENCES = 100_000  # the oldest experiences are forgotten past this many
+MAX_TOKENS = 10_000
+
+
+@dataclass
+class Experience:
+    """What a Watch started: the asset (None: unknown, default recommendations), the version
+    its recommendations were computed at, and how many the experience has served."""
+
+    code: int | None
+    version: int
+    served: int
+    updates: int = 0
+
+
+def _check(name: str, v: Any) -> Any:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise ValueError(f"{name} must be a number")
+    if name == "refresh_error_p" and not 0.0 <= v <= 1.0:
+        raise ValueError("refresh_error_p must be in [0, 1]")
+    if name in ("token_ttl_s", "url_ttl_s") and v <= 0:
+        raise ValueError(f"{name} must be positive")
+    if name == "slow_s" and v < 0:
+        raise ValueError("slow_s must be >= 0")
+    if name in ("url_ttl_s", "number_max"):
+        if int(v) != v or v < 1:
+            raise ValueError(f"{name} must be an integer >= 1")
+        return int(v)
+    return float(v)
+
+
+class IrisState:
+    """IRIS's mutable state for one world (rebuilt when the world is reset)."""
+
+    def __init__(self, world: World, creds: IrisCredentials) -> None:
+        self.world = world
+        self.creds = creds
+        self.lock = threading.Lock()
+        self.knobs: dict[str, Any] = dict(DEFAULTS)
+        self.catalog = IrisCatalog(world, creds.platform)
+        self.rng = random.Random(f"{world.seed}:iris")
+        self.tokens: dict[str, float] = {}  # token -> real expiry (Unix s)
+        self.issued_log: list[str] = []
+        self.revoke_after: int | None = None
+        self.experiences: dict[str, Experience] = {}
+        self._exp_key = salt_of(world.seed, "iris-experience")
+        self._exp_count = 0
+        self.reset_stats()
+
+    # -- knobs and counters ------------------------------------------------------------
+    def configure(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Apply knobs (module docstring); nothing changes when one is invalid."""
+        unknown = set(body) - set(KNOBS)
+        if unknown:
+            raise ValueError(f"unknown fields: {sorted(unknown)}; knobs: {list(KNOBS)}")
+        checked = {k: _check(k, v) for k, v in body.items()}
+        self.knobs.update(checked)
+        return self.config()
+
+    def config(self) -> dict[str, Any]:
+        return {**self.knobs, "revoke_after": self.revoke_after, "anchor_s": self.catalog.anchor_s}
+
+    def reset_stats(self) -> None:
+        self.responses: Counter[tuple[str, int]] = Counter()
+        self.recs_only_values: Counter[str] = Counter()
+        self.refresh_violations: Counter[str] = Counter()
+        self.refresh_outcomes: Counter[str] = Counter()
+        self.refreshes_before_expiry = 0
+        self.tokens_issued = 0
+        self.tokens_revoked = 0
+        self.experiences_started = 0
+        self.behaviors: Counter[str] = Counter()
+
+    def count(self, endpoint: str, status: int) -> None:
+        self.responses[(endpoint, status)] += 1
+
+    def stats(self) -> dict[str, Any]:
+        requests: Counter[str] = Counter()
+        for (e, _), c in self.responses.items():
+            requests[e] += c
+        return {
+            "requests": dict(requests),
+            "responses": [
+                {"endpoint": e, "status": s, "count": c}
+                for (e, s), c in sorted(self.responses.items())
+            ],
+            "recs_only_violations": sum(self.recs_only_values.values()),
+            "recs_only_values": dict(self.recs_only_values),
+            "refresh_violations": sum(self.refresh_violations.values()),
+            "refresh_violations_by_reason": dict(self.refresh_violations),
+            "refreshes": dict(self.refresh_outcomes),
+            "refreshes_before_expiry": self.refreshes_before_expiry,
+            "tokens_issued": self.tokens_issued,
+            "tokens_revoked": self.tokens_revoked,
+            "tokens_live": sum(1 for t in self.tokens.values() if t > time.time()),
+            "experiences_started": self.experiences_started,
+            "behaviors": dict(self.behaviors),
+            "gave_up": len(self.catalog.gave_up),
+            "refreshed": len(self.catalog.refreshed),
+        }
+
+    # -- tokens ------------------------------------------------------------------------
+    def issue(self) -> str:
+        token = secrets.token_hex(20)
+        now = time.time()
+        with self.lock:
+            if len(self.tokens) > MAX_TOKENS:
+                self.tokens = {t: e for t, e in self.tokens.items() if e > now}
+            self.tokens[token] = now + self.knobs["token_ttl_s"]
+            self.tokens_issued += 1
+            if len(self.issued_log) < MAX_TOKENS:
+                self.issued_log.append(token)
+        return token
+
+    def revoke_all(self) -> int:
+        with self.lock:
+            n = len(self.tokens)
+            self.tokens.clear()
+            self.tokens_revoked += n
+            self.revoke_after = None
+        return n
+
+    def token_ok(self, token: str) -> bool:
+        """Spends one request of a pending ``revoke_after``; True for a live token."""
+        if self.revoke_after is not None:
+            self.revoke_after -= 1
+            if self.revoke_after < 0:
+                self.revoke_all()
+        exp = self.tokens.get(token)
+        return exp is not None and exp > time.time()
+
+    # -- experiences -------------------------------------------------------------------
+    def start_experience(self, code: int | None, version: int, served: int) -> str:
+        """A new experience id (24 hex, deterministic from the seed and a counter)."""
+        with self.lock:
+            self._exp_count += 1
+            k = self._exp_count
+            h = mix_int(self._exp_key + k)
+            eid = f"{h:016x}{mix_int(h ^ self._exp_key) >> 32:08x}"
+            if len(self.experiences) >= MAX_EXPERIENCES:
+                del self.experiences[next(iter(self.experiences))]
+            self.experiences[eid] = Experience(code, version, served)
+            self.experiences_started += 1
+        return eid
+
+
+def iris_state(state: SandboxState) -> IrisState:
+    """The IRIS state of the sandbox's current world (built on first use after a reset)."""
+    st = getattr(state, "_iris_state", None)
+    if st is None or st.world is not state.world:
+        creds = getattr(state, "iris_credentials", None)
+        if creds is None:
+            creds = iris_credentials()
+            state.iris_credentials = creds  # type: ignore[attr-defined]
+        st = IrisState(state.world, creds)
+        state._iris_state = st  # type: ignore[attr-defined]
+    return st
