@@ -21,14 +21,14 @@ demo: $(STAMP)  ## start the sandbox vendors, materialize everything into data/,
 demo-lake: $(STAMP)  ## the demo on DuckLake: catalog in PostgreSQL, data in S3 (local stand-ins)
 	$(PY) scripts/demo.py --lake
 
-dev: $(STAMP)  ## sandbox vendors + the Dagster UI over the same data/ (http://127.0.0.1:3000)
+dev: $(STAMP)  ## the sandbox world data/ was synced from + the Dagster UI (http://127.0.0.1:3000)
 	@mkdir -p "$(DAGSTER_HOME)"
 	$(PY) scripts/demo.py --ui
 
 test: $(STAMP)  ## lint, then the whole test suite (unit + loopback against the sandbox)
 	@mkdir -p "$(DAGSTER_HOME)"
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .
@@ -41,4 +41,5 @@ bench: $(STAMP)  ## benchmarks (large catalogs; minutes)
 	$(PY) bench/ibm_expirations.py
 
 clean:
-	rm -rf data/warehouse.duckdb* data/lake data/dagster_home data/lake-demo data/dagster_home_lake
+	rm -rf data/warehouse.duckdb* data/lake data/dagster_home data/lake-demo data/dagster_home_lake \
+		data/sandbox

@@ -40,7 +40,7 @@ def _pick(world: World, idx: np.ndarray, count: int, name: str) -> np.ndarray:
     return np.sort(idx[np.argsort(h, kind="stable")[:count]])
 
 
-def _uplynk(world: World, truth: list, ibm_picked: set[int]) -> pa.Table:
+def _uplynk(world: World, truth: list) -> pa.Table:
     idx = np.arange(world.n, dtype=np.int64)
     ext = world.has_external_id(idx)
     whole = world._D[:, world._DCOLS.index("whole")].astype(np.float64)
@@ -53,11 +53,11 @@ def _uplynk(world: World, truth: list, ibm_picked: set[int]) -> pa.Table:
     ]
     ids = world.uplynk_ids(idx)
     dup = world.duplicate_of(idx)
-    # a re-upload is the same content as its original only through the IBM video they share:
-    # when the subsample left that video out, nothing can tie them (the engine does not match
-    # Uplynk against itself), so it counts as content of its own
-    shared = np.array([o >= 0 and o in ibm_picked for o in dup.tolist()], dtype=bool)
-    content = np.where(shared, dup, idx)
+    # a re-upload is the same content as its original, as the world's truth says, also when
+    # the IBM subsample left their IBM video out (then only IRIS or VALT copies, by title, can
+    # tie them; earlier versions counted it as content of its own, and a right IRIS/VALT link
+    # to the re-upload as a wrong one)
+    content = np.where(dup >= 0, dup, idx)
     retitled = world.version[idx] > 0
     for k in range(world.n):
         via = "" if content[k] == k else ("dup-meta" if meta_ibm[k] else "dup-title")
@@ -172,7 +172,7 @@ def build(seed: int, uplynk: int, ibm: int, valt: int, epoch_ms: int) -> XrefWor
     ibm_picked: set[int] = set()
     ibm_rows = _ibm(world, ibm, truth, ibm_picked)
     tables = {
-        "raw.uplynk_assets": _uplynk(world, truth, ibm_picked),
+        "raw.uplynk_assets": _uplynk(world, truth),
         "raw.ibm_videos": ibm_rows,
         "raw.valt_recordings": _valt(world, valt, truth),
         "raw.iris_assets": _iris(world, truth),

@@ -19,6 +19,34 @@ IBM_DEFAULT_TOKEN_URL = "https://video.ibm.com/oauth2/token"
 IBM_RATELIMIT_SCOPES = ("host", "endpoint")
 
 
+# Requests in flight to one vendor, per source. Only IBM documents a limit (a request rate,
+# paced by the HTTP core from its X-RateLimit-* headers); the others document none, so the
+# connector's default is a modest number, set here per source.
+CONCURRENCY_VARS = {
+    "uplynk": "UPLYNK_CONCURRENCY",
+    "ibm": "IBM_VIDEO_CONCURRENCY",
+    "valt": "VALT_CONCURRENCY",
+    "iris": "IRIS_CONCURRENCY",
+}
+
+
+def concurrency_from_env(source: str, default: int, env: Mapping[str, str] | None = None) -> int:
+    """Requests the ``source`` may keep in flight: its ``CONCURRENCY_VARS`` variable when set
+    (an integer >= 1), else ``default``. A CLI ``--concurrency`` or Dagster config wins."""
+    env = os.environ if env is None else env
+    name = CONCURRENCY_VARS[source]
+    raw = _read(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{name} must be an integer >= 1; got {raw!r}")
+    return value
+
+
 class MissingConfigError(RuntimeError):
     """Raised when required environment variables are unset; names all of them."""
 

@@ -1,8 +1,14 @@
 """python -m sandbox serve --port P [--host 127.0.0.1] [--seed S] [--assets N]
-[--set KNOB=VALUE ...]
+[--set KNOB=VALUE ...] [--latency [VENDOR=]MS[:JITTER_MS],...]
+[--state FILE [--churn-every-s S] [--churn CREATES,UPDATES,DELETES]]
 
 ``--set`` takes any world knob of sandbox/world/knobs.py, the value as JSON when it parses
 (``--set uplynk_clock_offset_s=-10800 --set get_unknown=error --set create_action=true``).
+
+``--state FILE`` continues the world FILE was written for (same seed and size): same epoch,
+its changes replayed, the simulated clock where it was, then a little churn every
+``--churn-every-s`` real seconds (sandbox/persist.py). `make demo` / `make dev` use
+``data/sandbox/world.json``.
 """
 
 from __future__ import annotations
@@ -26,6 +32,16 @@ def _knob(text: str) -> tuple[str, Any]:
     return name.strip(), value
 
 
+def _latency(text: str) -> str:
+    from .latency import parse_spec
+
+    try:
+        parse_spec(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m sandbox", description="Vendor API sandbox")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -37,6 +53,16 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--delete-window-s", type=float, default=None)
     s.add_argument("--changes-page-size", type=int, default=None)
     s.add_argument("--malformed-fraction", type=float, default=None)
+    s.add_argument(
+        "--latency",
+        type=_latency,
+        default=None,
+        metavar="[VENDOR=]MS[:JITTER_MS],...",
+        help="added response latency (sandbox/latency.py); default $SANDBOX_LATENCY",
+    )
+    s.add_argument("--state", default=None, metavar="FILE", help="persist/continue the world")
+    s.add_argument("--churn-every-s", type=float, default=None, help="with --state (default 120)")
+    s.add_argument("--churn", default=None, metavar="C,U,D", help="creates,updates,deletes a tick")
     s.add_argument(
         "--set",
         type=_knob,
@@ -63,8 +89,30 @@ def main(argv: list[str] | None = None) -> int:
             kw.update(check_knobs(dict(a.set)))
         except ValueError as exc:
             p.error(str(exc))
+        setup = None
+        if a.state:
+            from .persist import DEFAULT_EVERY_S, WorldFile
+
+            churn = None
+            if a.churn:
+                c, u, d = (int(x) for x in a.churn.split(","))
+                churn = {"creates": c, "updates": u, "deletes": d}
+            wf = WorldFile(
+                a.state, a.seed, a.assets, knobs=kw, churn=churn,
+                every_s=DEFAULT_EVERY_S if a.churn_every_s is None else a.churn_every_s,
+            )  # fmt: skip
+            kw = wf.world_kwargs
+
+            def setup(state, port):
+                wf.data["port"] = port
+                wf.attach(state)
+                return wf.run()
+
         with contextlib.suppress(KeyboardInterrupt):
-            serve(host=a.host, port=a.port, seed=a.seed, assets=a.assets, **kw)
+            serve(
+                host=a.host, port=a.port, seed=a.seed, assets=a.assets, latency=a.latency,
+                setup=setup, **kw,
+            )  # fmt: skip
         return 0
     return 2
 

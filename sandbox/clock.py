@@ -20,11 +20,27 @@ def real_now_s() -> int:
 
 
 class SimClock:
+    """``now_ms`` = real ms + ``offset_ms``; while frozen (replaying a persisted world's
+    journal, sandbox/persist.py) the real part stands still at the frozen ms."""
+
     def __init__(self) -> None:
         self.offset_ms = 0
+        self.frozen_ms: int | None = None
 
     def now_ms(self) -> int:
-        return real_now_ms() + self.offset_ms
+        real = real_now_ms() if self.frozen_ms is None else self.frozen_ms
+        return real + self.offset_ms
+
+    def freeze(self, at_ms: int) -> None:
+        """Stop the real part at ``at_ms`` (offset 0): ``now_ms`` is ``at_ms`` until
+        ``advance`` moves it or ``thaw``."""
+        self.frozen_ms = int(at_ms)
+        self.offset_ms = 0
+
+    def thaw(self, offset_ms: int) -> None:
+        """Back to the real clock, ``offset_ms`` ahead of it."""
+        self.frozen_ms = None
+        self.offset_ms = int(offset_ms)
 
     def advance(self, ms: int) -> None:
         if ms < 0:
@@ -33,3 +49,4 @@ class SimClock:
 
     def reset(self) -> None:
         self.offset_ms = 0
+        self.frozen_ms = None

@@ -14,7 +14,10 @@
     GET    /_control/world          world parameters and sizes
     POST   /_control/faults         one rule or {"rules": [...]} (see faults.py); DELETE clears
     GET    /_control/faults         the active rules
-    GET    /_control/stats          request counters; POST /_control/stats/reset clears them
+    GET    /_control/stats          request counters and max requests in flight per vendor;
+                                     POST /_control/stats/reset clears them
+    GET    /_control/latency        added latency per vendor; POST {vendor: {ms, jitter_ms}}
+                                     sets it, DELETE zeroes it (see sandbox/latency.py)
     /_control/uplynk/...             expected, burst, stats: see sandbox/uplynk_control.py
     /_control/ibm/...                see sandbox/ibm_control.py
     GET    /_control/truth          NDJSON ground-truth rows (see World.truth)
@@ -32,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from . import latency as latency_mod
 from .clock import real_now_ms
 from .world.knobs import KNOBS, check_knobs
 
@@ -179,4 +183,5 @@ def routes(state: SandboxState) -> list[Route]:
         Route("/stats", stats, methods=["GET"]),
         Route("/stats/reset", stats_reset, methods=["POST"]),
         Route("/truth", truth, methods=["GET"]),
+        *latency_mod.routes(state),
     ]

@@ -32,7 +32,9 @@ Control (mounted under /_control/media):
                          head_allowed
     GET  /stats          requests by status, method and system (iris | uplynk, as the path
                          names it, refused or not), range requests, bytes sent,
-                         max_in_flight (most requests in progress at once); POST /stats/reset
+                         max_in_flight (most requests in progress at once) and
+                         max_in_flight_by_host (the same per Host header: what a client's
+                         per-host limit bounds); POST /stats/reset
     GET|POST /config     {"head_405_share": 0..1}
 """
 
@@ -107,6 +109,8 @@ class MediaState:
         self.bytes_sent = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        self.host_in_flight: Counter[str] = Counter()
+        self.max_in_flight_by_host: dict[str, int] = {}
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -118,6 +122,7 @@ class MediaState:
             "bytes_sent": self.bytes_sent,
             "max_in_flight": self.max_in_flight,
             "in_flight": self.in_flight,
+            "max_in_flight_by_host": dict(self.max_in_flight_by_host),
         }
 
     # -- per URL -----------------------------------------------------------------------
@@ -246,12 +251,17 @@ def fast_paths(state: SandboxState) -> dict[str, Any]:
 
     async def app(scope, receive, send) -> None:
         ms = media_state(state)
+        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
         ms.in_flight += 1
         ms.max_in_flight = max(ms.max_in_flight, ms.in_flight)
+        ms.host_in_flight[host] += 1
+        if ms.host_in_flight[host] > ms.max_in_flight_by_host.get(host, 0):
+            ms.max_in_flight_by_host[host] = ms.host_in_flight[host]
         try:
             await _serve(state, ms, scope, send)
         finally:
             ms.in_flight -= 1
+            ms.host_in_flight[host] -= 1
 
     return {CDN_PREFIX + "/*": app}
 

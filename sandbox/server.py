@@ -22,7 +22,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -39,22 +39,31 @@ def serve(
     seed: int = 0,
     assets: int = 1000,
     out=None,
+    latency: str | None = None,
+    setup: Callable[[Any, int], Awaitable[None] | None] | None = None,
     **world_kwargs: Any,
 ) -> None:
-    """Build the world, bind, start uvicorn, print KEY=value lines and the ready line."""
+    """Build the world, bind, start uvicorn, print KEY=value lines and the ready line.
+    ``latency``: ``[VENDOR=]MS[:JITTER_MS],...`` over ``SANDBOX_LATENCY`` (sandbox/latency.py)."""
     import uvicorn
 
+    from . import latency as latency_mod
     from .app import SandboxState, create_app, env_lines
 
     out = out or sys.stdout
     state = SandboxState(seed=seed, assets=assets, **world_kwargs)
-    app = create_app(state)
+    lat = latency_mod.of(state)
+    if latency:
+        lat.set(latency_mod.parse_spec(latency))
+    app = latency_mod.LatencyMiddleware(create_app(state), lat, state.stats)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted sockets
     sock.bind((host, port))
     sock.listen(2048)
     real_port = sock.getsockname()[1]
+    # setup(state, port): sandbox/persist.py restores a world; may return a background task
+    background = setup(state, real_port) if setup is not None else None
     config = uvicorn.Config(
         app,
         log_level="warning",
@@ -78,7 +87,11 @@ def serve(
         for k, v in env_lines(base, state):
             print(f"{k}={v}", file=out, flush=True)
         print(READY_LINE, file=out, flush=True)
+        bg = asyncio.create_task(background) if background is not None else None
         await task
+        if bg is not None:
+            bg.cancel()
+            await asyncio.gather(bg, return_exceptions=True)
 
     asyncio.run(main())
 
@@ -95,6 +108,8 @@ class SandboxProcess:
         env: dict[str, str] | None = None,
         startup_timeout: float = 60.0,
         python: str | None = None,
+        latency: str | None = None,
+        extra_args: list[str] | None = None,
     ) -> None:
         self.args = [
             python or sys.executable,
@@ -110,6 +125,9 @@ class SandboxProcess:
             "--assets",
             str(assets),
         ]
+        if latency:  # [VENDOR=]MS[:JITTER_MS],... (sandbox/latency.py)
+            self.args += ["--latency", latency]
+        self.args += list(extra_args or [])  # e.g. ["--state", path] (sandbox/persist.py)
         self.proc_env = {**os.environ, **(env or {})}
         root = str(Path(__file__).resolve().parent.parent)
         self.proc_env["PYTHONPATH"] = root + os.pathsep + self.proc_env.get("PYTHONPATH", "")
@@ -125,20 +143,24 @@ class SandboxProcess:
             self.args, stdout=subprocess.PIPE, stderr=None, env=self.proc_env, text=True, bufsize=1
         )
         lines: list[str] = []
-        done = threading.Event()
+        done, ready = threading.Event(), threading.Event()
 
         def reader() -> None:
             assert self.proc and self.proc.stdout
             for line in self.proc.stdout:
                 line = line.rstrip("\n")
                 if line == READY_LINE:
-                    done.set()
+                    ready.set()
                     break
                 lines.append(line)
-            done.set()
+            done.set()  # ready, or the output ended (the process is exiting)
 
         threading.Thread(target=reader, daemon=True).start()
-        if not done.wait(self.startup_timeout) or self.proc.poll() is not None:
+        if (
+            not done.wait(self.startup_timeout)
+            or not ready.is_set()
+            or self.proc.poll() is not None
+        ):
             self.stop()
             raise RuntimeError(f"sandbox did not start; output: {lines}")
         for line in lines:
@@ -218,6 +240,18 @@ class SandboxProcess:
 
     def reset_stats(self) -> dict[str, Any]:
         return self._call("POST", "/stats/reset")
+
+    def latency(self, **delays: Any) -> dict[str, Any]:
+        """Set the added latency: ``latency(default={"ms": 150, "jitter_ms": 20},
+        uplynk={"ms": 50})`` (a number is ms without jitter; ``valt_cdn`` = ``valt-cdn``);
+        no arguments: the current settings. Kept across world resets."""
+        if not delays:
+            return self._call("GET", "/latency")
+        body = {k.replace("_", "-"): v for k, v in delays.items()}
+        return self._call("POST", "/latency", body)
+
+    def clear_latency(self) -> dict[str, Any]:
+        return self._call("DELETE", "/latency")
 
     def now_ms(self) -> int:
         return int(self._call("GET", "/now")["now_ms"])

@@ -1,4 +1,5 @@
-"""Request counters per (vendor, path, status) and faults served per (vendor, kind)."""
+"""Request counters per (vendor, path, status), faults served per (vendor, kind), and the
+most requests each vendor had in flight at once (counted by ``latency.LatencyMiddleware``)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,16 @@ class Stats:
     def __init__(self) -> None:
         self.requests: Counter[tuple[str, str, int]] = Counter()
         self.faults: Counter[tuple[str, str]] = Counter()
+        self.in_flight: Counter[str] = Counter()
+        self.max_in_flight: Counter[str] = Counter()
+
+    def enter(self, vendor: str) -> None:
+        n = self.in_flight[vendor] = self.in_flight[vendor] + 1
+        if n > self.max_in_flight[vendor]:
+            self.max_in_flight[vendor] = n
+
+    def leave(self, vendor: str) -> None:
+        self.in_flight[vendor] -= 1
 
     def count(self, vendor: str, path: str, status: int) -> None:
         self.requests[(vendor, normalize_path(path), status)] += 1
@@ -46,6 +57,8 @@ class Stats:
     def reset(self) -> None:
         self.requests.clear()
         self.faults.clear()
+        # requests still in flight count towards the next maximum
+        self.max_in_flight = Counter({v: n for v, n in self.in_flight.items() if n > 0})
 
     def snapshot(self) -> dict[str, Any]:
         by_vendor: Counter[str] = Counter()
@@ -62,4 +75,5 @@ class Stats:
             "total_requests": sum(self.requests.values()),
             "total_faults": sum(self.faults.values()),
             "by_vendor": dict(by_vendor),
+            "max_in_flight": dict(self.max_in_flight),
         }

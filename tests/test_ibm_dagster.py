@@ -48,7 +48,8 @@ def test_materializing_group_ibm_reports_counts_and_passes_checks(
     assert meta["raw/ibm_expirations"]["checked_new"].value == listed
     assert meta["raw/ibm_expirations"]["checked_rolling"].value == 0
     assert (
-        "responses_429" in meta["raw/ibm_expirations"] and "requests_per_s" in meta["raw/ibm_expirations"]
+        "responses_429" in meta["raw/ibm_expirations"]
+        and "requests_per_s" in meta["raw/ibm_expirations"]
     )
     checks = result.get_asset_check_evaluations()
     assert len(checks) == 3 and all(c.passed for c in checks)

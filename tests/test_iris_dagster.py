@@ -37,5 +37,9 @@ def test_materializing_group_iris_reports_counts_and_passes_checks(
     for table in ("raw.iris_resolutions", "raw.iris_assets", "raw.media_url_checks"):
         count = rows(wh, f"SELECT count(*) FROM {table}")[0][0]
         assert count > 0 and meta[table.replace(".", "/")]["dagster/row_count"].value == count
-    assert all(c.passed for c in result.get_asset_check_evaluations())
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert all(c.passed for c in checks.values())
+    recs_only = checks["recs_only_always_true"].metadata
+    assert recs_only["recs_only_not_true"].value == 0
+    assert recs_only["watch_next_requests"].value == fresh_sandbox.iris_stats()["requests"]["watch"]
     assert fresh_sandbox.iris_stats()["recs_only_violations"] == 0

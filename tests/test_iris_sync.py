@@ -73,6 +73,9 @@ def test_first_sync_resolves_every_asset_with_its_recommendations(first_sync):
     assert first_sync["stats"]["recs_only_violations"] == 0
     watch = first_sync["stats"]["requests"]["watch"]
     assert watch == len(first_sync["seeds"]) == first_sync["report"].watched
+    # the connector's own count of what it sent (the Dagster check's figure) agrees
+    assert first_sync["report"].personalization_calls == watch
+    assert first_sync["report"].recs_only_not_true == 0
 
 
 def test_unknown_platform_ids_get_the_default_recommendations_and_no_iris_id(first_sync):
@@ -95,6 +98,22 @@ def test_unknown_platform_ids_get_the_default_recommendations_and_no_iris_id(fir
             )
     want = [(rank, iid, True) for rank, iid in enumerate(truth.default_recs, start=1)]
     assert all(sorted(v) == want for v in recs.values()) and len(recs) == len(unknown)
+
+
+def test_the_report_counts_url_checks_apart_from_the_resolutions_and_assets(first_sync):
+    warehouse, report = first_sync["warehouse"], first_sync["report"]
+    resolutions = len(stored(warehouse, "raw.iris_resolutions"))
+    assets = len(stored(warehouse, "raw.iris_assets"))
+    checks = [r for r in stored(warehouse, "raw.media_url_checks") if r["system"] == "iris"]
+    assert checks, "no source URL was probed: the test proves nothing"
+    # a first run inserts each resolution and asset once (a refreshed asset is updated)
+    assert report.inserted == resolutions + assets
+    assert report.media_checks >= len(checks)
+    with warehouse.read() as con:
+        runs = con.execute(
+            "SELECT rows_inserted FROM meta.runs WHERE run_id = ?", [report.run_id]
+        ).fetchall()
+    assert runs == [(resolutions + assets,)]
 
 
 def test_every_source_url_state_matches_the_cdn(first_sync):

@@ -35,6 +35,9 @@ def test_sources_then_xref_then_marts_in_one_run(fresh_sandbox, tmp_path, monkey
         "xref_one_canonical_id_per_record": True,
         "xref_conflicts_below_threshold": True,
         "rows_end_within_the_horizon": True,
+        "one_row_per_system_and_asset_id": True,
+        "one_row_per_canonical_id": True,
+        "one_row_per_seed_platform_id_and_rank": True,
     }
     stored = rows(
         wh,

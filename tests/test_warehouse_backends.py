@@ -80,6 +80,9 @@ def world(sandbox, tmp_path_factory) -> World:
     sandbox.clear_faults()
     tmp = tmp_path_factory.mktemp("backends")
     lake_a, lake_b = Lake(tmp / "a"), Lake(tmp / "b")
+    # Created before the writers start: what is compared is their syncs (several processes
+    # creating one catalog at once is tested in test_warehouse_backends_writers.py).
+    lake_b.warehouse().migrate()
     world = World(Warehouse(tmp / "file.duckdb", tmp / "file-lake"), lake_a.warehouse(), lake_b)
     with pytest.MonkeyPatch.context() as mp:
         for name, value in sandbox.env.items():
@@ -110,7 +113,6 @@ def test_every_source_on_ducklake_equals_duckdb_file(world, sandbox):
     assert_matches_sandbox(sandbox, world.lake_a)
 
 
-@pytest.mark.skip(reason="failed in the integrated full run (DuckLake many-writer work unfinished); see the closing note")
 def test_sources_writing_at_once_from_processes_lose_nothing(world, sandbox):
     lake_b = world.lake_b.warehouse()
     problems = differences(dump(world.file, MOVING), dump(lake_b, MOVING))
@@ -122,9 +124,12 @@ def test_sources_writing_at_once_from_processes_lose_nothing(world, sandbox):
     runs = lake_b.query("SELECT stream, status, count(*) FROM meta.runs GROUP BY ALL ORDER BY 1")
     assert runs == [(s, "ok", 2) for s in sorted(SOURCES)]
     # Different sources write different raw tables, and their checkpoints only append to the
-    # tables they share (meta.*), which does not conflict; what may conflict is a run's
-    # closing clean-up of its old states with another writer's commit: once per run at most.
-    assert sum(c["conflicts"] for c in world.children) <= len(world.children)
+    # tables they share (meta.*), which does not conflict. What may conflict is a run's
+    # closing clean-up of its old states, with a commit of each other writer in flight: at
+    # most k - 1 replays per run, k (k - 1) per round of k writers. (That appends do not
+    # conflict is shown exactly by test_states_of_two_streams_commit_at_once_without_a_conflict.)
+    k = len(SOURCES)
+    assert sum(c["conflicts"] for c in world.children) <= 2 * k * (k - 1)
 
 
 def test_local_ducklake_catalog_holds_what_a_duckdb_file_holds(

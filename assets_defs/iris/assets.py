@@ -19,6 +19,7 @@ ASSETS, REFRESHES, CHECKS = (
     "raw.media_url_checks",
 )
 FRESH_WITHIN = timedelta(hours=3)  # the schedule runs hourly
+RECS_ONLY_CHECK = "recs_only_always_true"
 
 
 class IrisSyncConfig(dg.Config):
@@ -60,6 +61,14 @@ def _spec(table: str, description: str, deps: tuple[str, ...] = ()) -> dg.AssetS
             "NOT_AVAILABLE; never again after a refresh came back expired).",
         ),
     ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            RECS_ONLY_CHECK,
+            asset=table_key(RESOLUTIONS),
+            description="every Watch/Next request of the run left with recs_only=true (a "
+            "recs_only other than true counts as a real play in the vendor's analytics)",
+        )
+    ],
 )
 def iris_sync(
     context: dg.AssetExecutionContext,
@@ -90,13 +99,25 @@ def iris_sync(
     extra = {
         RESOLUTIONS: {"watched": dg.MetadataValue.int(report.watched)},
         RECOMMENDATIONS: {"rows_written": dg.MetadataValue.int(report.recommendations)},
-        ASSETS: {"source_url_states": dg.MetadataValue.json(report.source_url_states)},
+        ASSETS: {
+            "source_url_states": dg.MetadataValue.json(report.source_url_states),
+            "media_url_checks_written": dg.MetadataValue.int(report.media_checks),
+        },
         REFRESHES: {"outcomes": dg.MetadataValue.json(report.refresh_outcomes)},
     }
     for table, more in extra.items():
         yield dg.MaterializeResult(
             asset_key=table_key(table), metadata={**common, **table_metadata(wh, table), **more}
         )
+    yield dg.AssetCheckResult(
+        check_name=RECS_ONLY_CHECK,
+        asset_key=table_key(RESOLUTIONS),
+        passed=report.recs_only_not_true == 0,
+        metadata={
+            "watch_next_requests": dg.MetadataValue.int(report.personalization_calls),
+            "recs_only_not_true": dg.MetadataValue.int(report.recs_only_not_true),
+        },
+    )
 
 
 @dg.multi_asset(

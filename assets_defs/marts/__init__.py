@@ -61,6 +61,28 @@ def _no_expired_rows(view: str) -> dg.AssetChecksDefinition:
     return _check
 
 
+def _one_row_per(view: str, grain: str) -> dg.AssetChecksDefinition:
+    """The grain the mart's .sql header declares holds: no key twice, no key NULL."""
+
+    @dg.asset_check(
+        asset=table_key(view),
+        name="one_row_per_" + grain.replace(", ", "_and_"),
+        description=f"one row per ({grain}), none with a NULL key",
+    )
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        nulls = " OR ".join(f"{c} IS NULL" for c in grain.split(", "))
+        dupes, null_keys = warehouse.get().query(
+            f"SELECT (SELECT count(*) FROM (SELECT {grain} FROM {view} GROUP BY ALL "
+            f"HAVING count(*) > 1)), (SELECT count(*) FROM {view} WHERE {nulls})"
+        )[0]
+        return dg.AssetCheckResult(
+            passed=dupes == 0 and null_keys == 0,
+            metadata={"duplicate_keys": int(dupes), "null_keys": int(null_keys)},
+        )
+
+    return _check
+
+
 XREF = "core.asset_xref"
 assets = [
     view_asset(
@@ -74,8 +96,9 @@ assets = [
     view_asset(
         "marts.dead_source_urls",
         [XREF, "raw.media_url_checks", "raw.iris_assets", "raw.uplynk_assets"],
-        "One row per media URL that does not play (IRIS source URLs, Uplynk mp4_urls), why, and "
-        "whether IRIS still recommends it.",
+        "One row per media URL that does not play (IRIS source URLs, Uplynk mp4_urls): its "
+        "canonical asset, why (404, 410, 403, timeout, expired token, refresh gave up, "
+        "NOT_AVAILABLE), since when, the refresh state, and whether IRIS still recommends it.",
         build=True,
     ),
     view_asset(
@@ -98,7 +121,12 @@ assets = [
         build=False,
     ),
 ]
-asset_checks = [_no_expired_rows("marts.assets_expiring_soon")]
+asset_checks = [
+    _no_expired_rows("marts.assets_expiring_soon"),
+    _one_row_per("marts.dead_source_urls", "system, asset_id"),
+    _one_row_per("marts.catalog_coverage", "canonical_id"),
+    _one_row_per("marts.recommendations_to_unplayable", "seed_platform_id, rank"),
+]
 jobs: list = []
 schedules: list = []
 resources: dict = {}

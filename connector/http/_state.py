@@ -91,7 +91,7 @@ class RequestState:
         "allow_empty",
         "start",
         "attempts",
-        "reauthed",
+        "reauths",
         "last_url",
         "limiter",
         "bad_body",
@@ -121,7 +121,7 @@ class RequestState:
         self.allow_empty = allow_empty
         self.start = start
         self.attempts = 0
-        self.reauthed = False
+        self.reauths = 0
         self.last_url = ""
         self.limiter = limiter
         self.bad_body: tuple[bytes, str] | None = None

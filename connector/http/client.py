@@ -14,8 +14,9 @@ is re-signed on every attempt), send, read the raw body, feed the response heade
   truncated by a flaky proxy changes from one attempt to the next);
 * 429 -> the limiter pauses every caller for the server's wait, then retried;
 * any 5xx, timeouts, connection/protocol errors -> retried;
-* 401 -> ``reauthenticate()`` (single-flight across concurrent requests), one immediate
-  retry; a second 401 -> ``AuthenticationError``;
+* 401 -> ``reauthenticate()`` (single-flight across concurrent requests) and an immediate
+  retry, at most ``RetryPolicy.max_reauths`` times per request; the next 401 ->
+  ``AuthenticationError``;
 * anything else -> ``ClientError`` (not retried).
 
 Retries run in tenacity's ``AsyncRetrying`` with ``RetryPolicy.compute_wait``; when
@@ -225,17 +226,17 @@ class AsyncHttpClient(RetryingBase):
         body = raw if decoded else _decoded_or_raw(resp, raw)
         reason = resp.reason_phrase or ""
         if status == 401:
-            if self._reauthenticate is None or ctx.reauthed:
+            if self._reauthenticate is None or ctx.reauths >= self.retry.max_reauths:
                 raise self._err(
                     AuthenticationError,
                     f"{self.vendor} {ctx.method} {url} -> 401 {reason}"
-                    + (" after re-authentication" if ctx.reauthed else "")
+                    + (f" after re-authentication ({ctx.reauths}x)" if ctx.reauths else "")
                     + f": {excerpt(body, 200, self.redactor.redact)}",
                     ctx,
                     url,
                     status,
                 )
-            ctx.reauthed = True
+            ctx.reauths += 1
             await self._reauth(gen, ctx, url)
             raise Retry(self._err(HttpError, f"401 {reason}", ctx, url, status), immediate=True)
         if status == 429 or 500 <= status < 600:

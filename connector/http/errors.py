@@ -55,7 +55,8 @@ class ClientError(HttpError):
 
 
 class AuthenticationError(HttpError):
-    """401 again after the one re-authentication (or 401 with no way to re-authenticate)."""
+    """401 again after ``RetryPolicy.max_reauths`` re-authentications (or 401 with no way to
+    re-authenticate)."""
 
 
 class TransportFailure(HttpError):

@@ -32,6 +32,10 @@ class RetryPolicy:
     initial_wait_s: float = 0.2
     max_wait_s: float = 30.0
     jitter: bool = True
+    # 401s one request may answer with a re-login. A token can expire or be revoked between
+    # a re-login and the retry (a short TTL, a slow server, a queue at the rate limiter), so
+    # one is too few; a bound keeps a server that refuses every fresh token from looping.
+    max_reauths: int = 2
 
     def backoff(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
         """Exponential backoff after failed attempt number ``attempt`` (1-based)."""

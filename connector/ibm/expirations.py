@@ -19,6 +19,7 @@ from connector.ibm.client import Expiration
 from connector.ibm.normalize import EXPIRATIONS_STREAM, expiration_row
 from connector.ibm.policy import plan_refresh
 from connector.kit import Batch
+from connector.kit.progress import expect_more
 from connector.warehouse import WriteTx
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class ExpirationChecks:
         plan = plan_refresh(candidates, now, opts.policy)
         self.plan = plan
         report.selected = len(plan)
+        expect_more(report, len(plan))  # one raw.ibm_expirations row per check: an ETA
         report.checked_by_reason = dict(plan.counts)
         report.rolling_quota = plan.quota
         log.info(

@@ -12,6 +12,7 @@ fails does not stop the others: they finish and commit, and the run then fails n
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -43,19 +44,36 @@ class ChannelListing:
     """The listing half of :class:`~connector.ibm.sync.IbmSync`."""
 
     async def list_channels(self: IbmSync, now: int) -> None:
+        """Every channel, ``channel_concurrency`` at a time (each channel's pages follow
+        ``paging.next`` one after another, so channels are what can overlap)."""
+        channels = self.client.settings.channel_ids
         failed: dict[str, str] = {}
-        for channel in self.client.settings.channel_ids:
-            try:
-                await self.list_channel(channel, now)
-            except (IbmAuthError, AuthenticationError):
-                raise  # credentials are every channel's problem: stop at once
-            except Exception as exc:  # one channel's failure must not stop the others
-                await self.scaffold.checkpoints.drain()
-                failed[channel] = self.client.redactor.redact(f"{type(exc).__name__}: {exc}")
-                log.error("ibm channel %s failed, the others go on: %s", channel, failed[channel])
-        self.report.channels_failed = failed
+        gate = asyncio.Semaphore(max(1, self.options.channel_concurrency))
+
+        async def one(channel: str) -> None:
+            async with gate:
+                try:
+                    await self.list_channel(channel, now)
+                except (IbmAuthError, AuthenticationError):
+                    raise  # credentials are every channel's problem: stop at once
+                except Exception as exc:  # one channel's failure must not stop the others
+                    await self.scaffold.checkpoints.drain()
+                    failed[channel] = self.client.redactor.redact(f"{type(exc).__name__}: {exc}")
+                    log.error(
+                        "ibm channel %s failed, the others go on: %s", channel, failed[channel]
+                    )
+
+        tasks = [asyncio.create_task(one(c)) for c in channels]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self.report.channels_failed = {c: failed[c] for c in channels if c in failed}
 
     async def list_channel(self: IbmSync, channel: str, now: int) -> None:
+        """Page one channel (its checkpoints queue with other channels' in the checkpointer)."""
         checkpoints = self.scaffold.checkpoints
         await checkpoints.submit(lambda tx: store.clear_listing_seen(tx, channel))
         batch, seen = Batch([store.VIDEOS]), []

@@ -35,12 +35,13 @@ from connector.ibm.client import Expiration, IbmClient
 from connector.ibm.normalize import expiration_row
 from connector.kit import SyncReport
 from connector.records import rows_to_table
-from connector.timeutil import TIMESTAMP, now_ms
-from connector.warehouse import Warehouse
+from connector.timeutil import TIMESTAMP, now_ms, utc_from_ms
+from connector.warehouse import RunRecord, Warehouse
 
 log = logging.getLogger(__name__)
 
 ACTIONS_TABLE = "meta.ibm_protect_actions"
+RUNS_STREAM = "ibm_protect"  # its runs in meta.runs
 DAY_MS = 86_400_000
 
 
@@ -108,12 +109,43 @@ async def protect_videos(
     *,
     run_id: str | None = None,
 ) -> ProtectReport:
-    """Run the protect job once (``client`` may be None for a dry run)."""
+    """Run the protect job once (``client`` may be None for a dry run); the run is recorded
+    in meta.runs (stream ``ibm_protect``: rows_inserted = audit rows, rows_updated = videos
+    set to never), failed or not."""
     opts = options or ProtectOptions()
-    now = opts.now_ms if opts.now_ms is not None else now_ms()
     report = ProtectReport(
         run_id=run_id or f"ibm-protect-{uuid.uuid4().hex[:12]}", dry_run=opts.dry_run
     )
+    started, error = now_ms(), None
+    try:
+        return await _protect(client, warehouse, opts, report)
+    except BaseException as exc:
+        error = redact_text(client, f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        warehouse.log_run(
+            RunRecord(
+                run_id=report.run_id,
+                stream=RUNS_STREAM,
+                started_at=utc_from_ms(started),
+                finished_at=utc_from_ms(now_ms()),
+                status="failed" if error else "ok",
+                rows_inserted=sum(report.results.values()),
+                rows_updated=report.results.get("set", 0),
+                requests=report.requests,
+                error=error,
+            )
+        )
+
+
+def redact_text(client: IbmClient | None, text: str) -> str:
+    return client.redactor.redact(text) if client is not None else text
+
+
+async def _protect(
+    client: IbmClient | None, warehouse: Warehouse, opts: ProtectOptions, report: ProtectReport
+) -> ProtectReport:
+    now = opts.now_ms if opts.now_ms is not None else now_ms()
     candidates = select_for_protection(warehouse, now, opts.within_days)
     report.selected = len(candidates)
     report.by_reason = dict(Counter(c.reason for c in candidates))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from connector.config import concurrency_from_env
 from connector.ibm.client import IbmClient
 from connector.ibm.expirations import ExpirationChecks
 from connector.ibm.listing import ChannelListing, ChannelListingError
@@ -29,7 +30,9 @@ class SyncOptions:
     policy: RefreshPolicy = field(default_factory=RefreshPolicy)
     now_ms: int | None = None  # "now" for the policy and the *_at columns; default: the clock
     pagesize: int = 50  # asked per listing page (the vendor clamps above 50)
-    concurrency: int = 64  # expiration requests in flight
+    # expiration requests in flight
+    concurrency: int = field(default_factory=lambda: concurrency_from_env("ibm", 64))
+    channel_concurrency: int = 4  # channels listed at once (pages of one follow paging.next)
     checkpoint_rows: int = 5000  # commit every N listed videos / checked expirations
     check_expirations: bool = True
 

@@ -67,7 +67,9 @@ def says_token_expired(body: bytes) -> bool:
 
 class IrisSession:
     """The cached access token of one client. ``fetched`` counts tokens obtained,
-    ``renewals`` the renewals a 401 "no longer valid" caused."""
+    ``renewals`` the renewals a 401 "no longer valid" caused; ``personalization_calls``
+    the Watch/Next requests sent and ``recs_only_not_true`` those whose URL, as it left,
+    carried a ``recs_only`` other than exactly ``true`` (the Dagster check's figure)."""
 
     def __init__(self, settings: IrisSettings, http: AsyncHttpClient, redactor: Redactor) -> None:
         self.settings = settings
@@ -79,6 +81,8 @@ class IrisSession:
         self._lock = asyncio.Lock()
         self.fetched = 0
         self.renewals = 0
+        self.personalization_calls = 0
+        self.recs_only_not_true = 0
 
     @property
     def current(self) -> str | None:
@@ -126,6 +130,13 @@ class IrisSession:
         self._token = token
         self.fetched += 1
 
+    def note_sent(self, url: httpx.URL) -> None:
+        """Count a request as it leaves: a Watch/Next, and whether its recs_only is true."""
+        if url.path.endswith(PERSONALIZATION_PATHS):
+            self.personalization_calls += 1
+            if url.params.get_list("recs_only") != ["true"]:
+                self.recs_only_not_true += 1
+
     def _said(self, body: Any) -> str:
         if isinstance(body, dict):
             errors = body.get("errors")
@@ -166,6 +177,7 @@ class IrisQueryAuth(httpx.Auth):
         client_token = self.session.settings.client_token
         token = await self.session.ensure()
         request.url = with_credentials(request.url, token, client_token)
+        self.session.note_sent(request.url)
         response = yield request
         if response.status_code != 401:
             return
@@ -174,6 +186,7 @@ class IrisQueryAuth(httpx.Auth):
             return  # a client_token error: the core raises it, nobody retries
         renewed = await self.session.renew(stale=token)
         request.url = with_credentials(request.url, renewed, client_token)
+        self.session.note_sent(request.url)
         yield request
 
     def sync_auth_flow(

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from connector.config import concurrency_from_env
 from connector.iris.policy import RollingPolicy
 from connector.kit import SyncReport
 
@@ -51,7 +52,8 @@ class SyncOptions:
     check_assets: bool = True  # run the data API walk (probes and refreshes included)
     recommendations: int = 10  # Watch `number`
     user_id: str = "video-catalog-connector"  # Watch `user_id`
-    concurrency: int = 16  # Watch / data API calls in flight
+    # Watch / data API calls in flight
+    concurrency: int = field(default_factory=lambda: concurrency_from_env("iris", 16))
     probe_timeout_s: float = 5.0  # a source URL silent this long is `timeout`
     probe_concurrency: int = 64
     probe_per_host: int = 16
@@ -87,8 +89,11 @@ class IrisReport(SyncReport):
     pending_settled: int = 0  # refreshes a dead run left unanswered (now gave_up)
     probes: int = 0
     probe_requests: int = 0
+    media_checks: int = 0  # rows written to raw.media_url_checks (counted apart)
     tokens_fetched: int = 0
     token_renewals: int = 0
+    personalization_calls: int = 0  # Watch/Next requests sent
+    recs_only_not_true: int = 0  # of those, sent with a recs_only other than "true" (must be 0)
     failed_calls: int = 0  # calls that failed after the core's retries
     # per call ("watch", "video_assets"): {"count", "ids" (the first 5), "error" (the last)}
     failures: dict[str, dict[str, Any]] = field(default_factory=dict)

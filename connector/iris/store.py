@@ -1,10 +1,16 @@
 """IRIS's warehouse writes: one :class:`IrisBatch` per checkpoint, its tables declared once.
 
 Row tables go through the kit (:class:`~connector.kit.TableSpec`); the statements over
-IRIS's tables live in ``sql/*.sql`` beside this module.
+IRIS's tables live in ``sql/*.sql`` beside this module. ``raw.media_url_checks`` is declared
+here too (the probes of IRIS source URLs made while their token is in hand); like the
+recommendations and the ledger, its rows are counted apart (``IrisReport.media_checks``),
+not in the run's inserted / updated, which cover ``raw.iris_resolutions`` and
+``raw.iris_assets``.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pyarrow as pa
 
@@ -18,7 +24,8 @@ from connector.iris.normalize import (
     RESOLUTION_SCHEMA,
     RESOLUTIONS_STREAM,
 )
-from connector.kit import Batch, SyncReport, TableSpec, write_batch
+from connector.iris.state import IrisReport
+from connector.kit import Batch, TableSpec, write_batch
 from connector.media.checks import CHECKS_STREAM, MEDIA_CHECKS
 from connector.timeutil import TIMESTAMP
 from connector.warehouse import WriteTx, sql_file
@@ -43,7 +50,8 @@ REFRESHES = TableSpec(
     mode="insert_new",
     counted=False,
 )
-SPECS = (RESOLUTIONS, RECOMMENDATIONS, ASSETS, REFRESHES, MEDIA_CHECKS)
+CHECKS = replace(MEDIA_CHECKS, counted=False)  # the table the media stream owns
+SPECS = (RESOLUTIONS, RECOMMENDATIONS, ASSETS, REFRESHES, CHECKS)
 LAKE_STREAMS = tuple(spec.stream for spec in SPECS)
 PENDING_SCHEMA = pa.schema(
     [("iris_id", pa.string()), ("requested_at", TIMESTAMP), ("run_id", pa.string())]
@@ -67,9 +75,12 @@ class IrisBatch(Batch):
         return super().size + len(self.settled)
 
 
-def write(tx: WriteTx, batch: IrisBatch, report: SyncReport) -> None:
+def write(tx: WriteTx, batch: IrisBatch, report: IrisReport) -> None:
     """One checkpoint: every table's rows and rejects, then the settled intents."""
-    write_batch(tx, batch, report)
+    written = write_batch(tx, batch, report)
+    checks = written.get(CHECKS_STREAM)
+    if checks is not None:
+        report.media_checks += checks.inserted + checks.updated
     if batch.settled:
         settled = pa.table({"iris_id": pa.array(batch.settled, pa.string())})
         tx.run(sql("delete_pending"), inputs={"settled": settled})
@@ -91,6 +102,7 @@ def add_pending(tx: WriteTx, iris_ids: list[str], requested_ms: int, run_id: str
 
 __all__ = [
     "ASSETS",
+    "CHECKS",
     "CHECKS_STREAM",
     "LAKE_STREAMS",
     "MEDIA_CHECKS",

@@ -94,6 +94,8 @@ class IrisSync(Resolution, SourceUrls, Refreshes):
         finally:
             self.report.tokens_fetched = self.client.session.fetched
             self.report.token_renewals = self.client.session.renewals
+            self.report.personalization_calls = self.client.session.personalization_calls
+            self.report.recs_only_not_true = self.client.session.recs_only_not_true
             self.report.probe_requests = self.prober.requests
             if own:
                 await self.prober.aclose()

@@ -45,6 +45,8 @@ class Checkpointer:
         #: the state of the last committed checkpoint (None until one commits a state)
         self.last_state: dict[str, Any] | None = None
         self._writing: asyncio.Future | None = None
+        #: submit and drain take turns, so concurrent tasks (IBM's channels) queue in order
+        self._turn = asyncio.Lock()
         self._added: dict[str, int | float] = {}
 
     async def submit(
@@ -58,14 +60,19 @@ class Checkpointer:
         """Start committing ``write`` (and ``state``, a snapshot the caller no longer
         mutates) once the previous commit is done; with ``wait``, return when committed.
         ``note`` goes into the log line written once the transaction has committed."""
-        await self.drain()
-        loop = asyncio.get_running_loop()
-        self._writing = loop.run_in_executor(None, self._commit, write, state, note)
+        async with self._turn:
+            await self._wait_for_commit()
+            loop = asyncio.get_running_loop()
+            self._writing = loop.run_in_executor(None, self._commit, write, state, note)
         if wait:
             await self.drain()
 
     async def drain(self) -> None:
         """Wait for the commit in flight, if any (its error is raised here)."""
+        async with self._turn:
+            await self._wait_for_commit()
+
+    async def _wait_for_commit(self) -> None:
         if self._writing is not None:
             writing, self._writing = self._writing, None
             await writing

@@ -21,9 +21,20 @@ def wanted(stream: TextIO | None = None) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+def rows_done(report: Any) -> int:
+    return report.inserted + report.updated + report.unchanged + report.deleted
+
+
+def expect_more(report: Any, rows: int) -> None:
+    """The run now knows it has ``rows`` more rows to go (IBM: the expirations the policy
+    selected; VALT: the details it will read): the progress line shows an ETA from then on.
+    The Uplynk feed and listings, and VALT's listing, announce no total: no ETA there."""
+    report.expected_rows = rows_done(report) + max(0, int(rows))
+
+
 def progress_text(name: str, report: Any, elapsed_s: float) -> str:
     """``uplynk: 123,456 rows, 1,240 requests, 8,210 rows/s, ETA 0:42`` from a report."""
-    rows = report.inserted + report.updated + report.unchanged + report.deleted
+    rows = rows_done(report)
     rate = rows / elapsed_s if elapsed_s > 0 else 0.0
     text = f"{name}: {rows:,} rows, {report.requests:,} requests, {rate:,.0f} rows/s"
     total = getattr(report, "expected_rows", None)

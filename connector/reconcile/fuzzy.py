@@ -2,12 +2,14 @@
 
 Per fuzzy pair of ``rules.toml`` (left system against right system):
 
-1. :func:`block` stores the candidate pairs that touch a dirty record (``add_candidates.sql``:
-   the same normalised title, or the same first/last word and numbers with durations in
-   neighbouring buckets, or created within a day with such durations; never all pairs);
-2. :func:`score_pending` scores the unscored pairs chunk by chunk (memory stays flat): the
-   titles' rapidfuzz Indel similarity, the numbers in them, the duration and date gaps, each
-   mapped to a weight of ``[scoring]`` and summed (log-odds, Fellegi-Sunter style);
+1. :func:`block_and_score` finds the candidate pairs that touch a dirty record
+   (``add_candidates.sql``: the same normalised title, or the same first/last word and
+   numbers with durations in neighbouring buckets, or created within a day with such
+   durations; never all pairs), then scores them batch by batch (:func:`score_table`: the
+   titles' rapidfuzz Indel similarity, the numbers in them, their first words, the duration
+   and date gaps, each
+   mapped to a weight of ``[scoring]`` and summed, log-odds, Fellegi-Sunter style) and stores
+   them with their scores;
 3. :func:`decide` (in the final transaction, over every stored pair) links each left record to
    its best candidate when it scores at least ``threshold`` and beats the runner-up by
    ``margin``, keeps right records one-to-one, lets re-uploads join where the pair allows
@@ -16,33 +18,33 @@ Per fuzzy pair of ``rules.toml`` (left system against right system):
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-
 import numpy as np
 import pyarrow as pa
 from rapidfuzz import process
 from rapidfuzz.distance import Indel
 
-from connector.warehouse import Warehouse, WriteTx, sql_file
+from connector.warehouse import WriteTx, sql_file
 
 from .rules import FuzzyPair, Rules
-
-Commit = Callable[[Callable[[WriteTx], None]], None]
 
 
 def _params(pair: FuzzyPair) -> dict[str, str]:
     return {"rule": pair.rule, "left_system": pair.left, "right_system": pair.right}
 
 
-def block(tx: WriteTx, pair: FuzzyPair, rules: Rules, *, full: bool) -> int:
-    """Forget the pair's candidates touching dirty records and block them again; returns the
-    number of pairs added."""
+def block_and_score(
+    tx: WriteTx, pair: FuzzyPair, rules: Rules, *, full: bool, batch_rows: int
+) -> int:
+    """Forget the pair's candidates touching dirty records, block them again and store them
+    scored; returns the number of pairs added. The new pairs' features are read as a stream
+    of ``batch_rows``-row Arrow batches, each scored at once (rapidfuzz ``cpdist`` over the
+    batch, numpy for the weights: no Python loop per pair), and all are inserted in one
+    statement."""
     s = rules.scoring
     tx.run(sql_file(__file__, "drop_dirty_candidates"), _params(pair))
-    added = 0
+    tx.run(sql_file(__file__, "new_pairs_clear"))
     for restrict in ("none",) if full else ("left", "right"):
-        added += tx.run(
+        tx.run(
             sql_file(__file__, "add_candidates"),
             {
                 **_params(pair),
@@ -51,33 +53,16 @@ def block(tx: WriteTx, pair: FuzzyPair, rules: Rules, *, full: bool) -> int:
                 "max_block": int(s["max_block"]),
             },
         )
-    return added
-
-
-def score_pending(
-    warehouse: Warehouse, commit: Commit, pair: FuzzyPair, rules: Rules, chunk_pairs: int
-) -> int:
-    """Score the pair's unscored candidates in chunks of about ``chunk_pairs``; returns how
-    many were scored. Each chunk is read, scored and written back in its own transaction."""
-    pending = warehouse.query(sql_file(__file__, "count_unscored"), {"rule": pair.rule})[0][0]
-    if not pending:
+    reader = tx.execute(
+        sql_file(__file__, "new_pair_features"),
+        {"left_system": pair.left, "right_system": pair.right},
+    ).to_arrow_reader(batch_rows)
+    scored = [score_table(pa.Table.from_batches([batch]), s) for batch in reader]
+    if not scored:
         return 0
-    chunks = max(1, math.ceil(pending / chunk_pairs))
-    scored = 0
-    for k in range(chunks):
-        rows = warehouse.query_arrow(
-            sql_file(__file__, "unscored_chunk"), {**_params(pair), "chunks": chunks, "chunk": k}
-        )
-        if not rows.num_rows:
-            continue
-        scores = score_table(rows, rules.scoring)
-        scored += scores.num_rows
-
-        def write(tx: WriteTx, scores: pa.Table = scores) -> None:
-            tx.run(sql_file(__file__, "set_scores"), {"rule": pair.rule}, inputs={"scores": scores})
-
-        commit(write)
-    return scored
+    scores = pa.concat_tables(scored)
+    tx.run(sql_file(__file__, "insert_candidates"), {"rule": pair.rule}, inputs={"scores": scores})
+    return scores.num_rows
 
 
 def _levels(values: np.ndarray, bounds: list[tuple[float, float]], other: float) -> np.ndarray:
@@ -111,6 +96,8 @@ def score_table(rows: pa.Table, s: dict[str, float]) -> pa.Table:
     agree = rows.column("nums_agree").to_numpy(zero_copy_only=False)
     no_nums = rows.column("no_nums").to_numpy(zero_copy_only=False)
     numbers = np.where(no_nums, 0.0, np.where(agree, s["numbers_agree"], s["numbers_differ"]))
+    first = rows.column("first_agree").to_numpy(zero_copy_only=False)
+    first_word = np.where(first, s["first_word_agree"], s["first_word_differ"])
     gap = rows.column("duration_gap").to_numpy(zero_copy_only=False).astype(np.float64)
     duration = _levels(
         gap,
@@ -129,7 +116,7 @@ def score_table(rows: pa.Table, s: dict[str, float]) -> pa.Table:
         {
             "left_id": rows.column("left_id"),
             "right_id": rows.column("right_id"),
-            "score": pa.array(title + numbers + duration + created, pa.float64()),
+            "score": pa.array(title + numbers + first_word + duration + created, pa.float64()),
             "title_match": pa.array(sim >= s["title_typo_min"]),
             "duration_gap": pa.array(gap, pa.float64(), from_pandas=True),
         }

@@ -5,11 +5,12 @@ changed since the last run.
 exist: a system whose table is missing is an empty system, a missing column is NULL, so the
 engine runs with two, three or four systems. :func:`source_sql` turns the rules into one
 ``SELECT ... UNION ALL ...`` over the raw tables (identifiers come from the checked rules file,
-never from data); the ``sql/*.sql`` statements read it as ``{source}``.
+never from data); :func:`refresh` materialises it once per run as the temp table
+``xref_source``, which the ``sql/*.sql`` statements read.
 
 :func:`refresh` (in the caller's transaction) marks new, changed and vanished records dirty by
-their fingerprint (an md5 of the fields any rule reads) and rewrites their normalised rows and
-key values. Dirty marks persist until a run completes (:mod:`.engine`), so a run that dies is
+their fingerprint (a 64-bit hash of the fields any rule reads) and rewrites their normalised
+rows and key values. Dirty marks persist until a run completes (:mod:`.engine`), so a run that dies is
 finished by the next.
 """
 
@@ -20,8 +21,6 @@ import re
 from connector.warehouse import Warehouse, WriteTx, sql_file
 
 from .rules import KeyRule, KeySide, Rules, System
-
-_FINGERPRINT_SEP = "'\x1f'"
 
 
 def present_systems(warehouse: Warehouse, rules: Rules) -> dict[str, set[str]]:
@@ -70,10 +69,15 @@ def _system_select(system: System, rules: Rules, have: set[str]) -> str:
     title = _col(system.title, have, "VARCHAR")
     duration = _col(system.duration, have, "DOUBLE")
     created = _col(system.created, have, "TIMESTAMPTZ")
-    raw_keys = [f"CAST({k} AS VARCHAR)" for k in keys] or ["''"]
-    fingerprint = f"md5(concat_ws({_FINGERPRINT_SEP}, {title}, {duration}, {created}, " + (
-        f"{', '.join(raw_keys)}))"
-    )
+    # hash() of the values themselves (an md5 of their text took 2 s per million rows: casting
+    # timestamps and structs to text); NULLs and the argument order are part of the hash
+    values = [title, duration, created] + [
+        _key_value(side, rule, have)
+        for rule in rules.keys
+        for side in (rule.left, rule.right)
+        if side.system == system.name
+    ]
+    fingerprint = f"CAST(hash({', '.join(values)}) AS VARCHAR)"
     return (
         f"SELECT '{system.name}' AS system, CAST(\"{system.id}\" AS VARCHAR) AS system_id, "
         f"{title} AS title, {duration} AS duration_s, {created} AS created_at, "
@@ -106,22 +110,20 @@ def suffix_pattern(rules: Rules) -> str:
     return f"(?:\\s+(?:{words}))+$"
 
 
-def _sql(name: str, source: str) -> str:
-    return sql_file(__file__, name).replace("({source})", f"({source})")
-
-
 def refresh(tx: WriteTx, rules: Rules, present: dict[str, set[str]]) -> int:
     """Mark changed records dirty and rewrite their normalised rows and key values; returns
-    how many records became dirty in this call."""
-    source = source_sql(rules, present)
-    marked = tx.run(_sql("mark_dirty", source))
+    how many records became dirty in this call. The raw tables are read once, into the temp
+    table ``xref_source`` (dropped at the end)."""
+    tx.run(f"CREATE OR REPLACE TEMP TABLE xref_source AS {source_sql(rules, present)}")
+    marked = tx.run(sql_file(__file__, "mark_dirty"))
     tx.run(sql_file(__file__, "drop_dirty_records"))
-    tx.run(_sql("refresh_records", source), {"suffix_re": suffix_pattern(rules)})
+    tx.run(sql_file(__file__, "refresh_records"), {"suffix_re": suffix_pattern(rules)})
     for rule in rules.keys:
         tx.run(
             sql_file(__file__, "drop_dirty_key_links"),
             {"rule": rule.name, "left_system": rule.left.system, "right_system": rule.right.system},
         )
     tx.run(sql_file(__file__, "drop_dirty_keys"))
-    tx.run(_sql("refresh_keys", source))
+    tx.run(sql_file(__file__, "refresh_keys"))
+    tx.run("DROP TABLE xref_source")
     return marked

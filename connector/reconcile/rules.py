@@ -1,8 +1,8 @@
 """The matching rules as data: ``rules.toml`` beside this module (or a file of the same shape).
 
 :func:`load_rules` reads and checks it into :class:`Rules`: the systems (which table, which
-columns), the exact key rules, the fuzzy pairs and the scoring weights. A bad file raises
-:class:`RulesError` naming what is wrong. :attr:`Rules.digest` changes with the file's content;
+columns), the exact key rules, the fuzzy pairs, the re-upload rules and the scoring weights.
+A bad file raises :class:`RulesError` naming what is wrong. :attr:`Rules.digest` changes with the file's content;
 a run that sees another digest than the last one re-matches everything.
 """
 
@@ -64,6 +64,19 @@ class FuzzyPair:
 
 
 @dataclass(frozen=True)
+class Reupload:
+    """Two records of one system that are one upload made twice: the same first word and
+    numbers in the title and the same duration to the millisecond."""
+
+    name: str
+    system: str
+
+    @property
+    def rule(self) -> str:
+        return f"reupload:{self.name}"
+
+
+@dataclass(frozen=True)
 class Rules:
     systems: dict[str, System]
     keys: tuple[KeyRule, ...]
@@ -71,6 +84,7 @@ class Rules:
     scoring: dict[str, float]
     noise_suffixes: tuple[str, ...]
     digest: str = field(default="")
+    reuploads: tuple[Reupload, ...] = ()
 
     def key_fields(self, system: str) -> list[KeySide]:
         """Every key field of ``system`` (in rule order), for its fingerprint."""
@@ -91,7 +105,8 @@ def load_rules(path: str | Path | None = None) -> Rules:
         raise RulesError(f"{path}: no [systems.*] tables")
     keys = tuple(_key(spec, systems) for spec in data.get("key", []))
     fuzzy = tuple(_fuzzy(spec, systems) for spec in data.get("fuzzy", []))
-    names = [r.name for r in keys] + [f.name for f in fuzzy]
+    reuploads = tuple(_reupload(spec, systems) for spec in data.get("reupload", []))
+    names = [r.name for r in keys] + [f.name for f in fuzzy] + [r.name for r in reuploads]
     if len(set(names)) != len(names):
         raise RulesError(f"{path}: rule names must be unique: {names}")
     scoring = {k: float(v) for k, v in data.get("scoring", {}).items()}
@@ -102,7 +117,7 @@ def load_rules(path: str | Path | None = None) -> Rules:
     if not all(isinstance(s, str) and re.fullmatch(r"[a-z0-9]+", s) for s in suffixes):
         raise RulesError(f"{path}: noise_suffixes must be lower-case words: {suffixes}")
     digest = hashlib.sha256(text).hexdigest()[:16]
-    return Rules(systems, keys, fuzzy, scoring, suffixes, digest)
+    return Rules(systems, keys, fuzzy, scoring, suffixes, digest, reuploads)
 
 
 _SCORING = [
@@ -119,6 +134,8 @@ _SCORING = [
     "title_other",
     "numbers_agree",
     "numbers_differ",
+    "first_word_agree",
+    "first_word_differ",
     "duration_same",
     "duration_near",
     "duration_loose",
@@ -187,3 +204,11 @@ def _fuzzy(spec: dict[str, Any], systems: dict[str, System]) -> FuzzyPair:
     if pair.many not in ("none", "right"):
         raise RulesError(f"{where}: many must be 'none' or 'right'")
     return pair
+
+
+def _reupload(spec: dict[str, Any], systems: dict[str, System]) -> Reupload:
+    name = str(_need(spec, "name", "[[reupload]]"))
+    rule = Reupload(name, _need(spec, "system", f"[[reupload]] {name!r}"))
+    if rule.system not in systems:
+        raise RulesError(f"[[reupload]] {name!r}: unknown system {rule.system!r}")
+    return rule

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from connector.config import concurrency_from_env
 from connector.kit import SyncReport
 
 HOUR_MS = 3_600_000
@@ -60,7 +61,7 @@ class SyncOptions:
     list_page_size: int = 100  # the API's maximum
     list_overlap: int = 5  # consecutive listing pages share this many positions
     list_max_look_back: int = 20  # pages fetched backwards when a page does not meet the last
-    list_concurrency: int = 8
+    list_concurrency: int = field(default_factory=lambda: concurrency_from_env("uplynk", 8))
     list_max_pages: int = 2_000_000  # a listing longer than this (~190M assets) never ends
     full_refresh: bool = False
 

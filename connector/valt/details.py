@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from connector.kit.progress import expect_more
 from connector.timeutil import utc_from_ms
 from connector.valt import store
 from connector.valt.normalize import RECORDINGS_STREAM, VIDEOS_STREAM, details_rows
@@ -44,6 +45,7 @@ class DetailsChecks:
         plan = plan_details((Candidate(*row) for row in rows), now, policy)
         report = self.report
         report.details_selected = len(plan)
+        expect_more(report, len(plan))  # one raw.valt_recordings row per detail: an ETA
         report.details_by_reason = {r: n for r, n in plan.counts.items() if n}
         report.rolling_quota = plan.quota
         log.info(

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from connector.config import concurrency_from_env
 from connector.kit import SyncReport
 
 HOUR_MS = 3_600_000
@@ -55,7 +56,8 @@ class SyncOptions:
 
     full_refresh: bool = False  # a sweep now, whatever its schedule
     list_page_size: int = 100  # asked per list page (the server may clamp it)
-    details_concurrency: int = 16  # details requests in flight
+    # details requests in flight
+    details_concurrency: int = field(default_factory=lambda: concurrency_from_env("valt", 16))
     staleness_days: float = 7.0  # every recording's details re-read at least this often
     run_interval_hours: float = 1.0  # expected time between runs (spreads the re-checks)
     retention_horizon_days: float = 7.0  # retention ending within this (either side): every run

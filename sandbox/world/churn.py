@@ -82,6 +82,8 @@ class Churn:
         with self.lock:
             self.settle()
             t0 = self.settled_ms
+            op = {"op": "advance", "at_ms": t0, "seconds": seconds, "creates": creates,
+                  "updates": updates, "deletes": deletes, "burst": burst}  # fmt: skip
             span = max(1, int(round(float(seconds) * 1000)))
             rng = np.random.default_rng([self.seed, self.advances, 0xAD])
             self.advances += 1
@@ -122,6 +124,8 @@ class Churn:
             self.clock.advance(t1 - t0)
             self.settled_ms = t1
             self.mutations += 1
+            if self.on_churn is not None:
+                self.on_churn(op)
             off = self.uplynk_offset_ms
             return {
                 "from_ms": t0,
@@ -200,7 +204,9 @@ class Churn:
         logged change, so that millisecond holds the burst's changes only. Recorded in
         ``self.bursts``; returns the ids touched and the burst's ms on both clocks."""
         with self.lock:
-            t = max(self.now_ms(), int(self._log_ts.a[-1]) + 1 if self._log_ts.n else 0)
+            now0 = self.now_ms()
+            op = {"op": "burst", "at_ms": now0, "deletes": deletes, "updates": updates}
+            t = max(now0, int(self._log_ts.a[-1]) + 1 if self._log_ts.n else 0)
             while True:  # autoexpiries due by t go first; t must stay the burst's own ms
                 self.settle(t)
                 if not self._log_ts.n or int(self._log_ts.a[-1]) < t:
@@ -226,6 +232,8 @@ class Churn:
             self.mutations += 1
             rec = {"ts_ms": t, "deletes": len(del_i), "updates": len(upd_i)}
             self.bursts.append(rec)
+            if self.on_churn is not None:
+                self.on_churn(op)
             return {
                 **rec,
                 "uplynk_ts_ms": t + self.uplynk_offset_ms,

@@ -8,6 +8,7 @@ change log (``_log_ts``, ``_log_act``, ``_log_idx``) is kept in ts order by ``ch
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -87,6 +88,8 @@ class WorldCore:
         self.lock = threading.RLock()
         self.mutations = 0  # bumped on every change; invalidates cached orderings
         self.advances = 0
+        # called with each advance/burst as a replayable op (sandbox/persist.py's journal)
+        self.on_churn: Callable[[dict[str, Any]], None] | None = None
 
         s = self.seed
         self._k_static = salt_of(s, "static")

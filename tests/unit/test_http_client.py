@@ -275,7 +275,8 @@ def test_reauthenticates_once_on_401():
     assert ft.sleeps == [0]  # retried immediately
 
 
-def test_second_401_raises_authentication_error():
+def test_401_past_the_reauth_budget_raises_authentication_error():
+    """A server that refuses every fresh token: two re-logins, then AuthenticationError."""
     calls = []
 
     async def reauth():
@@ -290,8 +291,26 @@ def test_second_401_raises_authentication_error():
             return ei.value
 
     e = run(go())
-    assert calls == [1] and e.status == 401 and "after re-authentication" in str(e)
-    assert len(h.seen) == 2
+    assert calls == [1, 1] and e.status == 401 and "after re-authentication (2x)" in str(e)
+    assert len(h.seen) == 3
+
+
+def test_a_fresh_token_that_expires_before_the_retry_is_renewed_again():
+    """The token from the re-login expires before the retry reaches the server (short TTL,
+    slow server): the request logs in once more and succeeds."""
+    calls = []
+    h = scripted(httpx.Response(401), httpx.Response(401), ok({"ok": True}))
+
+    async def reauth():
+        calls.append(1)
+
+    async def go():
+        async with make_client(h, reauthenticate=reauth) as c:
+            return await c.request("GET", "/x"), c.metrics
+
+    r, m = run(go())
+    assert r.data == {"ok": True} and r.attempts == 3
+    assert calls == [1, 1] and m.reauths == 2
 
 
 def test_401_without_reauthenticate_raises_immediately():

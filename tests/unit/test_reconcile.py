@@ -10,6 +10,8 @@ The world (same content = same letter):
   decoys: Uplynk u2 (the next episode of u1, which IBM 900 is), IBM 902 ("Part 2" of u2, which
      IBM does not hold), same date and length
   ambiguous: VALT v2 has the title of Uplynk u5 and u6 (two contents, same title, length, day)
+  D  Uplynk u6 = Uplynk u9 (a re-upload of u6 retitled since: same series, episode and length
+     to the millisecond, held nowhere else); u5 and u6 share a title but not their length
   shared key: IRIS i2 and i3 both spell EXT-7 (Uplynk u7): a key IRIS holds once
 """
 
@@ -36,6 +38,7 @@ UPLYNK = [
     ("u4", None, "City Lights S02E01 - Quiet Night", 2000.7, "2025-09-01 10:00", "{}"),
     ("u5", "EXT-5", "Green Line S03E04 - Open Door", 1500.0, "2025-03-01 08:00", "{}"),
     ("u6", "EXT-6", "Green Line S03E04 - Open Door", 1500.2, "2025-03-01 08:30", "{}"),
+    ("u9", None, "Green Line S03E04 - Closed Door", 1500.2, "2025-06-01 08:30", "{}"),
     ("u7", "EXT-7", "Red Canyon S05E05 - Long Road", 3000.0, "2025-04-01 10:00", "{}"),
     (
         "u8",
@@ -65,13 +68,13 @@ EXPECTED = {
     frozenset({"uplynk:u1", "ibm:900", "iris:i1", "valt:v1"}),
     frozenset({"uplynk:u3", "uplynk:u4", "ibm:901"}),
     frozenset({"uplynk:u8", "iris:i8"}),
+    frozenset({"uplynk:u6", "uplynk:u9"}),
 } | {
     frozenset({n})
     for n in [
         "uplynk:u2",
         "ibm:902",
         "uplynk:u5",
-        "uplynk:u6",
         "valt:v2",
         "uplynk:u7",
         "iris:i2",
@@ -144,9 +147,10 @@ def test_constructed_world_gives_exactly_the_expected_clusters(wh):
     assert rules[("iris", "i1")] == "uplynk.external_id=iris.platform_id"
     assert rules[("valt", "v1")] == "fuzzy:valt~uplynk"
     assert rules[("ibm", "901")] == "fuzzy:ibm~uplynk"
-    assert rules[("uplynk", "u4")] == "duplicate:ibm~uplynk"
+    assert rules[("uplynk", "u4")] == "reupload:uplynk"  # u3's re-upload
+    assert rules[("uplynk", "u9")] == "reupload:uplynk"
     assert rules[("uplynk", "u2")] == "self" and rules[("ibm", "902")] == "self"
-    assert report.status == "ok" and report.records == 17 and report.clusters == len(EXPECTED)
+    assert report.status == "ok" and report.records == 18 and report.clusters == len(EXPECTED)
 
 
 def test_decoys_are_not_merged(wh):
@@ -178,9 +182,10 @@ def test_ambiguous_and_shared_keys_are_recorded_not_guessed(wh):
         # with no key link, both IRIS rows also claim u7 by title: contested, not guessed
         ("uplynk", "u7", "fuzzy:iris~uplynk", "iris", frozenset({"i2", "i3"}), "contested"),
     }
-    undecided = ["valt:v2", "uplynk:u5", "uplynk:u6", "uplynk:u7", "iris:i2", "iris:i3"]
+    undecided = ["valt:v2", "uplynk:u5", "uplynk:u7", "iris:i2", "iris:i3"]
     by_member = {m: c for c in clusters(wh).values() for m in c}
     assert all(by_member[m] == {m} for m in undecided)  # none of them guessed into a cluster
+    assert by_member["uplynk:u6"] == {"uplynk:u6", "uplynk:u9"}  # only its re-upload
     scores = wh.query("SELECT score_a, score_b FROM core.xref_conflicts WHERE system = 'valt'")[0]
     assert all(s is not None for s in scores)
 
@@ -228,4 +233,5 @@ def test_missing_systems_are_empty_systems(tmp_path):
     assert got == {
         frozenset({"uplynk:u1", "ibm:900"}),
         frozenset({"uplynk:u3", "uplynk:u4", "ibm:901"}),
+        frozenset({"uplynk:u6", "uplynk:u9"}),
     }

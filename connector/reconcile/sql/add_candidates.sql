@@ -1,6 +1,7 @@
--- Candidate pairs of fuzzy pair $rule ($left_system records against $right_system records),
--- unscored, not yet stored. $restrict: 'left' = only pairs whose left record is dirty, 'right'
--- = whose right record is dirty, 'none' = every pair (a full run). Blocking (never all pairs),
+-- Candidate pairs of fuzzy pair $rule ($left_system records against $right_system records)
+-- not yet stored, into the scratch table xref_new_pairs (new_pairs_clear.sql). $restrict:
+-- 'left' = only pairs whose left record is dirty, 'right' = whose right record is dirty,
+-- 'none' = every pair (a full run). Blocking (never all pairs),
 -- any of:
 --   B1 the same normalised title (skipped for a title more than $max_block right records share);
 --   B2 the same first word and numbers, durations in the same or a neighbouring bucket;
@@ -8,7 +9,7 @@
 --   B4 created within a day of each other (day buckets), durations likewise;
 --   B5 for a left record without a duration: the same first word, last word and numbers.
 -- A bucket is floor(duration / $bucket_s).
-INSERT INTO meta.xref_candidates (rule, left_id, right_id)
+INSERT INTO xref_new_pairs (left_id, right_id)
 WITH dl AS (SELECT system_id FROM meta.xref_dirty WHERE system = $left_system),
 dr AS (SELECT system_id FROM meta.xref_dirty WHERE system = $right_system),
 l AS (
@@ -21,8 +22,10 @@ r AS (
     FROM meta.xref_records AS r WHERE system = $right_system AND norm_title <> ''
       AND ($restrict <> 'right' OR system_id IN (SELECT system_id FROM dr))
 ),
-common AS (
-    SELECT norm_title FROM meta.xref_records WHERE system = $right_system
+common AS (  -- (only the titles both sides of this run hold: a few when few are dirty)
+    SELECT norm_title FROM meta.xref_records
+    WHERE system = $right_system
+      AND norm_title IN (SELECT norm_title FROM l) AND norm_title IN (SELECT norm_title FROM r)
     GROUP BY norm_title HAVING count(*) <= $max_block
 ),
 lx AS (SELECT l.*, unnest([l.b - 1, l.b, l.b + 1]) AS bx FROM l WHERE l.b IS NOT NULL),
@@ -45,6 +48,8 @@ pairs AS (
                  AND r.nums = l.nums
     WHERE l.b IS NULL
 )
-SELECT DISTINCT $rule, p.left_id, p.right_id FROM pairs AS p
+SELECT DISTINCT p.left_id, p.right_id FROM pairs AS p
 WHERE NOT EXISTS (SELECT 1 FROM meta.xref_candidates AS c
                   WHERE c.rule = $rule AND c.left_id = p.left_id AND c.right_id = p.right_id)
+  AND NOT EXISTS (SELECT 1 FROM xref_new_pairs AS n
+                  WHERE n.left_id = p.left_id AND n.right_id = p.right_id)

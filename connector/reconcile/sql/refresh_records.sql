@@ -1,9 +1,9 @@
 -- Normalised rows of the dirty records that still exist. Title: accents stripped, lower case,
 -- every run of non-alphanumerics a space, trailing noise words removed ($suffix_re, from
--- rules.toml); nums: the title's numbers without leading zeros. "source" as in mark_dirty.sql.
+-- rules.toml); nums: the title's numbers without leading zeros. xref_source as in mark_dirty.sql.
 INSERT INTO meta.xref_records
 WITH dirty AS (
-    SELECT s.* FROM ({source}) AS s
+    SELECT s.* FROM xref_source AS s
     SEMI JOIN meta.xref_dirty AS d ON d.system = s.system AND d.system_id = s.system_id
 ), cleaned AS (
     SELECT *, trim(regexp_replace(

@@ -3,14 +3,15 @@
 -- and a cluster keeps the existing id most of its members hold, so a member joining never
 -- renames a cluster and a re-run changes nothing. A cluster with no existing id gets
 -- 'cx_' + md5(its smallest record)[:16] ($run_id is mixed in if that id is taken). A member's
--- rule is its strongest link: key rules before fuzzy links, then by confidence.
+-- rule is its strongest link: key rules before fuzzy links, then by confidence. `labels`
+-- (system, system_id, label): every linked record's cluster label, from clusters.py.
 CREATE OR REPLACE TEMP TABLE xref_next AS
 WITH members AS (
     SELECT r.system, r.system_id,
            coalesce(c.label, r.system || ':' || r.system_id) AS label,
            x.canonical_id AS old_id
     FROM meta.xref_records AS r
-    LEFT JOIN meta.xref_components AS c ON c.node = r.system || ':' || r.system_id
+    LEFT JOIN labels AS c ON c.system = r.system AND c.system_id = r.system_id
     LEFT JOIN core.asset_xref AS x ON x.system = r.system AND x.system_id = r.system_id
 ), votes AS (
     SELECT old_id, label, count(*) AS n FROM members WHERE old_id IS NOT NULL GROUP BY ALL
