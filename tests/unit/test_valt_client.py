@@ -114,11 +114,13 @@ def test_a_401_logs_in_again_once_and_retries_with_the_new_token():
     assert tokens == [fake.issued[0], fake.issued[0], fake.issued[1]]
 
 
-def test_a_second_401_after_the_new_login_is_an_authentication_error():
+def test_401s_past_two_new_logins_are_an_authentication_error():
+    """Every token refused: the first login and two re-logins (RetryPolicy.max_reauths),
+    then AuthenticationError naming none of the tokens."""
     fake = FakeValt(lambda r, t: httpx.Response(401, json=BAD))
     with pytest.raises(AuthenticationError) as info:
         run_with(fake, lambda c: c.list_page(0, 10))
-    assert fake.count("/login") == 2
+    assert fake.count("/login") == 3
     for token in fake.issued:
         assert token not in str(info.value)
 
