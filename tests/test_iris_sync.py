@@ -173,7 +173,7 @@ def test_token_expiry_mid_run_renews_the_token_and_finishes(fresh_sandbox, tmp_p
     fresh_sandbox.iris_reset_stats()
     report = run_iris(fresh_sandbox, warehouse, recommendations=NUMBER, concurrency=4)
     stats = fresh_sandbox.iris_stats()
-    assert report.elapsed_s > 2, "the run ended before a token could expire"
+    assert report.elapsed_s > 1.0, "the run ended before a token (TTL 1 s) could expire"
     assert report.token_renewals >= 1
     assert stats["tokens_issued"] == report.tokens_fetched == 1 + report.token_renewals
     no_longer_valid = sum(r["count"] for r in stats["responses"] if r["status"] == 401)
