@@ -54,6 +54,36 @@ def test_first_sync_equals_the_sandbox_catalog(fresh_sandbox, tmp_path, id_style
     assert stats["logins"] == report.logins == 1  # one login, cached for the run
 
 
+def test_list_pages_ahead_and_details_never_exceed_the_vendor_limit(fresh_sandbox, tmp_path):
+    """At 100 ms per VALT answer, with pages of 20 and a limit of 6 in flight: the listing
+    keeps pages ahead in flight but never more than the limit, not even while its last
+    pages overlap the first details; the catalog is still exact."""
+    fresh_sandbox.reset(seed=7, assets=600)
+    fresh_sandbox.latency(valt=100)
+    try:
+        fresh_sandbox.reset_stats()
+        wh = new_warehouse(tmp_path)
+        now = fresh_sandbox.now_ms()
+        report = run_valt(
+            fresh_sandbox,
+            wh,
+            now_ms=now,
+            list_page_size=20,
+            list_concurrency=8,
+            details_concurrency=6,
+        )
+        in_flight = fresh_sandbox.stats()["max_in_flight"]["valt"]
+    finally:
+        fresh_sandbox.clear_latency()
+    assert report.list_pages > 4, "too few pages to need a window"
+    assert in_flight == 6
+    assert_matches_sandbox(
+        fresh_sandbox,
+        wh,
+        stamps={"details_checked_at": now, "first_seen_at": now, "last_seen_at": now},
+    )
+
+
 def test_a_rerun_reads_only_what_the_policy_picks_and_changes_no_content(fresh_sandbox, tmp_path):
     wh = new_warehouse(tmp_path)
     now = fresh_sandbox.now_ms()

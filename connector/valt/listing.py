@@ -7,7 +7,10 @@ offset walk would never see the recordings that slid past its start. Pages there
 overlap by ``list_overlap`` positions, and a page that does not meet the previous page's
 tail triggers a look-back (the pages before it, until one meets the tail). The walk ends on
 a page shorter than the page the server serves: a first short page is read as the server's
-own cap (it may clamp ``limit``) and confirmed by one more request.
+own cap (it may clamp ``limit``) and confirmed by one more request. Once the page length is
+known, ``list_concurrency`` pages are in flight (the offsets ahead are known; a page that
+comes back short or shifted simply makes the prefetched ones unused, never trusted); a first
+short page, which may be the end, is confirmed alone.
 
 Every page's ids go to ``meta.valt_details_due`` when new or changed, and, in a sweep, to
 ``meta.valt_listing_seen``. Only once a sweep is COMPLETE are the stored recordings it
@@ -16,6 +19,7 @@ lacked made due (``unlisted``), in the same transaction that records the sweep a
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 from datetime import UTC, datetime
@@ -87,28 +91,52 @@ class RecordingListing:
         page_len = listing["page_len"] or opts.list_page_size
         confirmed = listing["page_len"] is not None
         previous: list[str] | None = None
-        for _ in range(opts.max_list_pages):
-            records = await self.list_page(offset)
-            ids = self.take_listed(records)
-            if tail and set(tail).isdisjoint(ids):
-                await self.look_back(offset, set(tail), page_len)
-            if ids and ids == previous:
-                raise ValtListingError(
-                    f"VALT records list: offset {offset} served the same page as the offset "
-                    "before it (the server ignores offset); the listing cannot end"
+        ahead: dict[int, asyncio.Task] = {}  # pages requested before their turn, by offset
+        prefetch = confirmed  # after a full page of the known length (not a guessed cap)
+        window = max(1, min(opts.list_concurrency, opts.details_concurrency))  # vendor's limit
+        try:
+            for _ in range(opts.max_list_pages):
+                task = ahead.pop(offset, None) or asyncio.create_task(self.list_page(offset))
+                if prefetch:  # the stride is known: keep a window of the next pages in flight
+                    for k in range(1, window):
+                        at = offset + k * (page_len - overlap)
+                        if at not in ahead:
+                            ahead[at] = asyncio.create_task(self.list_page(at))
+                records = await task
+                ids = self.take_listed(records)
+                if tail and set(tail).isdisjoint(ids):
+                    await self.look_back(offset, set(tail), page_len)
+                if ids and ids == previous:
+                    raise ValtListingError(
+                        f"VALT records list: offset {offset} served the same page as the offset "
+                        "before it (the server ignores offset); the listing cannot end"
+                    )
+                n = len(records)
+                if n >= page_len:
+                    confirmed = prefetch = True  # the server serves what is asked
+                elif overlap < n and not confirmed:
+                    page_len, confirmed = n, True  # the end, or the server's cap: one more page
+                else:
+                    return
+                previous, tail = ids, ids[-overlap:]
+                offset += n - overlap
+                for stale in [at for at in ahead if at < offset]:
+                    ahead.pop(stale).cancel()
+                listing.update(
+                    next_offset=offset, tail=tail, page_len=page_len if confirmed else None
                 )
-            n = len(records)
-            if n >= page_len:
-                confirmed = True  # the server serves what is asked
-            elif overlap < n and not confirmed:
-                page_len, confirmed = n, True  # the end, or the server's cap: one more page
-            else:
-                return
-            previous, tail = ids, ids[-overlap:]
-            offset += n - overlap
-            listing.update(next_offset=offset, tail=tail, page_len=page_len if confirmed else None)
-            if self.listing_batch.size >= opts.checkpoint_rows:
-                await self.checkpoint_listing()
+                if self.listing_batch.size >= opts.checkpoint_rows:
+                    await self.checkpoint_listing()
+        except BaseException:
+            for task in ahead.values():
+                task.cancel()
+            raise
+        finally:
+            # pages asked for past the end are let finish (a cancelled request would still
+            # be in flight at the server while the details start: more than the vendor's
+            # limit at once); their answers are not used
+            if ahead:
+                await asyncio.gather(*ahead.values(), return_exceptions=True)
         raise ValtListingError(
             f"VALT records list: more than {opts.max_list_pages} pages; stopped (max_list_pages)"
         )

@@ -66,6 +66,7 @@ class SyncOptions:
     checkpoint_rows: int = 5000  # commit every N listed or checked recordings
     now_ms: int | None = None  # "now" for the policy and the *_at columns; default: the clock
     list_overlap: int = 5  # consecutive list pages share this many positions
+    list_concurrency: int = 8  # list pages in flight once the server's page length is known
     list_max_look_back: int = 20  # pages fetched backwards when a page does not meet the last
     max_list_pages: int = 1_000_000  # hard cap of one listing (the API reports no total)
 

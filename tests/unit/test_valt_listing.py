@@ -86,11 +86,16 @@ def test_deletions_during_a_listing_hide_no_recording_that_existed_throughout(wh
     assert not missing, f"{len(missing)} recordings that existed throughout were never listed"
 
 
-def test_a_server_that_clamps_the_page_is_walked_to_the_end(wh):
+@pytest.mark.parametrize("window", [1, 8])
+def test_a_server_that_clamps_the_page_is_walked_to_the_end(wh, window):
+    """Pages of the server's 40, stride 35: 7 pages and the one that confirms the cap, plus
+    at most the window's pages requested ahead past the end."""
     vendor = FakeVendor(237, cap=40)
-    report = sync(vendor, wh, list_page_size=100, list_overlap=5)
+    report = sync(vendor, wh, list_page_size=100, list_overlap=5, list_concurrency=window)
     assert stored(wh) == vendor.throughout
-    assert report.list_pages == len(vendor.pages) <= 237 // 35 + 2
+    assert report.list_pages == len(vendor.pages) <= 237 // 35 + 2 + (window - 1)
+    if window > 1:
+        assert len(vendor.pages) > 237 // 35 + 2, "no page was requested ahead"
 
 
 def test_a_catalog_that_fits_one_page_costs_one_more_request_at_most(wh):
@@ -104,4 +109,5 @@ def test_a_list_that_ignores_offset_fails_instead_of_looping(wh):
     vendor = FakeVendor(500, ignore_offset=True)
     with pytest.raises(ValtListingError, match="ignores offset"):
         sync(vendor, wh, list_page_size=100, list_overlap=5)
-    assert len(vendor.pages) == 2
+    # the second page gives it away; the window's other pages were already asked for
+    assert len(vendor.pages) <= 1 + SyncOptions().list_concurrency
