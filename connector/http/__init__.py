@@ -4,6 +4,7 @@ Redaction rules live in ``connector.secrets`` (shared with the warehouse); ``Red
 ``RedactingFilter``, ``install_log_redaction`` and ``default_redactor`` are their HTTP-side
 face."""
 
+from ._retrying import SharedReauth
 from .client import ApiResponse, AsyncHttpClient
 from .errors import (
     AuthenticationError,
@@ -26,6 +27,7 @@ from .redact import (
 from .retry import RetryPolicy
 
 __all__ = [
+    "SharedReauth",
     "SENSITIVE_PARAMS",
     "ApiResponse",
     "AsyncHttpClient",

@@ -22,6 +22,17 @@ from .retry import RetryPolicy
 logger = logging.getLogger("connector.http")
 
 
+class SharedReauth:
+    """Single-flight re-authentication for every client that shares one credential (IBM's
+    listing and expiration clients): a 401 seen by any of them renews the token once, and
+    a request sent with a token older than the current one just retries with it."""
+
+    def __init__(self, renew: Callable[[], Awaitable[None]]) -> None:
+        self.renew = renew
+        self.lock = asyncio.Lock()
+        self.generation = 0  # tokens renewed so far; a request remembers the one it sent
+
+
 class RetryingBase:
     """Base of ``AsyncHttpClient``; the attributes below are set by its ``__init__``."""
 
@@ -33,8 +44,7 @@ class RetryingBase:
     _clock: Callable[[], float]
     _client: httpx.AsyncClient
     _reauthenticate: Callable[[], Awaitable[None]] | None
-    _reauth_lock: asyncio.Lock
-    _auth_gen: int
+    _reauth: SharedReauth | None
 
     def _retrying(self) -> AsyncRetrying:
         """tenacity's loop for one logical request: retries ``Retry`` only."""
@@ -84,16 +94,17 @@ class RetryingBase:
             url,
         )
 
-    async def _reauth(self, gen: int, ctx: RequestState, url: str) -> None:
-        """Single-flight re-authentication: skip if another request already did it
-        after this attempt was sent."""
-        assert self._reauthenticate is not None
-        async with self._reauth_lock:
-            if self._auth_gen != gen:
+    async def _renew(self, gen: int, ctx: RequestState, url: str) -> None:
+        """Single-flight re-authentication: skip if another request (of this client or of
+        one sharing its credential) already did it after this attempt was sent."""
+        shared = self._reauth
+        assert shared is not None
+        async with shared.lock:
+            if shared.generation != gen:
                 return
             failure: HttpError | None = None
             try:
-                await self._reauthenticate()
+                await shared.renew()
             except HttpError:
                 raise
             except Exception as exc:
@@ -106,7 +117,7 @@ class RetryingBase:
                 )
             if failure is not None:
                 raise failure
-            self._auth_gen += 1
+            shared.generation += 1
             self.metrics.reauths += 1
 
     def _log_debug(self, method: str, url: str, status: object, nbytes: int, dt: float) -> None:

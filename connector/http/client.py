@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 import orjson
 
-from ._retrying import RetryingBase
+from ._retrying import RetryingBase, SharedReauth
 from ._state import AIO_FATAL, RETRYABLE, Fields, RequestState, Retry, fixed_kwargs
 from .body import (
     BodyFailure,
@@ -100,7 +100,7 @@ class AsyncHttpClient(RetryingBase):
         redactor: Redactor | None = None,
         metrics: RequestMetrics | None = None,
         auth: httpx.Auth | None = None,
-        reauthenticate: Callable[[], Awaitable[None]] | None = None,
+        reauthenticate: Callable[[], Awaitable[None]] | SharedReauth | None = None,
         max_connections: int = 20,
         fast_transport: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -113,12 +113,13 @@ class AsyncHttpClient(RetryingBase):
         self.rate_limiter = rate_limiter
         self.redactor = redactor or default_redactor()
         self.metrics = metrics if metrics is not None else RequestMetrics()
-        self._reauthenticate = reauthenticate
+        if reauthenticate is not None and not isinstance(reauthenticate, SharedReauth):
+            reauthenticate = SharedReauth(reauthenticate)
+        self._reauth = reauthenticate
+        self._reauthenticate = None if reauthenticate is None else reauthenticate.renew
         self._sleep = sleep
         self._clock = clock
         self._sem = asyncio.Semaphore(max_connections)
-        self._reauth_lock = asyncio.Lock()
-        self._auth_gen = 0
         limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
@@ -237,7 +238,7 @@ class AsyncHttpClient(RetryingBase):
                     status,
                 )
             ctx.reauths += 1
-            await self._reauth(gen, ctx, url)
+            await self._renew(gen, ctx, url)
             raise Retry(self._err(HttpError, f"401 {reason}", ctx, url, status), immediate=True)
         if status == 429 or 500 <= status < 600:
             limiter = ctx.limiter
@@ -277,7 +278,7 @@ class AsyncHttpClient(RetryingBase):
                 waited = await limiter.acquire()
                 if waited:
                     m.wait_s += waited
-            gen = self._auth_gen
+            gen = 0 if self._reauth is None else self._reauth.generation
             t0 = self._clock()
             try:
                 request = self._client.build_request(ctx.method, ctx.url, **ctx.request_kwargs())

@@ -20,7 +20,7 @@ video's state, not an error: those statuses are accepted and returned as a check
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -29,7 +29,14 @@ import httpx
 import orjson
 
 from connector.config import IBM_RATELIMIT_SCOPES, IbmSettings
-from connector.http import AsyncHttpClient, RateLimiter, Redactor, RequestMetrics, RetryPolicy
+from connector.http import (
+    AsyncHttpClient,
+    RateLimiter,
+    Redactor,
+    RequestMetrics,
+    RetryPolicy,
+    SharedReauth,
+)
 from connector.ibm.paging import (
     HARD_MAX_PAGES,
     IbmApiError,
@@ -159,7 +166,8 @@ class IbmClient:
             retry=retry,
             redactor=self.redactor,
             auth=BearerAuth(self.tokens),
-            reauthenticate=self.tokens.renew,
+            # one renewal for a 401 seen by either client (they share the token)
+            reauthenticate=SharedReauth(self.tokens.renew),
             transport=transport,
         )
         self._listing = AsyncHttpClient(
@@ -316,19 +324,21 @@ class IbmClient:
         return parse_expiration(video_id, resp.status, resp.data).status
 
     async def expirations(
-        self, video_ids: Iterable[str], concurrency: int | None = None
+        self, video_ids: Iterable[str] | asyncio.Queue, concurrency: int | None = None
     ) -> AsyncIterator[Expiration | tuple[str, ValueError]]:
         """Expirations of ``video_ids``, fetched by ``concurrency`` workers, yielded as they
-        arrive (not in order). A video whose body is unusable yields ``(video_id, error)``;
-        any other failure (retries exhausted, auth) stops everything and is raised."""
+        arrive (not in order). ``video_ids`` may be an ``asyncio.Queue`` that another task
+        fills while this runs, ended by a ``None``. A video whose body is unusable yields
+        ``(video_id, error)``; any other failure (retries exhausted, auth) stops everything
+        and is raised."""
         n = max(1, int(concurrency or self.concurrency))
-        ids = iter(video_ids)
+        next_id = _next_id(video_ids)
         queue: asyncio.Queue = asyncio.Queue(maxsize=4 * n)
         done = object()
 
         async def worker() -> None:
             try:
-                for vid in ids:
+                while (vid := await next_id()) is not None:
                     try:
                         item: Any = await self.get_expiration(vid)
                     except ValueError as exc:
@@ -354,6 +364,27 @@ class IbmClient:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _next_id(source: Iterable[str] | asyncio.Queue) -> Callable[[], Awaitable[str | None]]:
+    """The next id of ``source``, None at its end. From a queue: the next id a producer put
+    there, None once it put its end marker (None, left in the queue for the other workers)."""
+    if isinstance(source, asyncio.Queue):
+        queue = source
+
+        async def from_queue() -> str | None:
+            vid = await queue.get()
+            if vid is None:
+                queue.put_nowait(None)
+            return vid
+
+        return from_queue
+    ids = iter(source)
+
+    async def from_iterable() -> str | None:
+        return next(ids, None)
+
+    return from_iterable
 
 
 __all__ = [

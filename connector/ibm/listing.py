@@ -80,6 +80,7 @@ class ChannelListing:
         async for page in self.client.channel_pages(channel, self.options.pagesize):
             self.report.pages += 1
             rows, rejects = normalize_videos(page, channel)
+            self.queue_new_videos([row[0] for row in rows])
             batch.add(VIDEOS_STREAM, rows)
             batch.add_rejects(VIDEOS_STREAM, rejects)
             seen += listed_ids(page)

@@ -8,6 +8,7 @@ simulated days.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 
@@ -85,6 +86,10 @@ class IbmSync(ChannelListing, ExpirationChecks):
         self.options = options or SyncOptions()
         self.report = IbmReport(run_id=run_id or f"ibm-{uuid.uuid4().hex[:12]}")
         self.plan: RefreshPlan | None = None
+        #: new videos are checked while the listing runs (see connector/ibm/expirations.py)
+        self.new_videos: asyncio.Queue | None = None
+        self.known_expirations: set[str] = set()
+        self.checked_early: set[str] = set()
         self.scaffold = SyncRun(
             STREAM,
             warehouse,
@@ -105,9 +110,10 @@ class IbmSync(ChannelListing, ExpirationChecks):
     async def _walk(self) -> None:
         now = self.options.now_ms if self.options.now_ms is not None else now_ms()
         self.report.now_ms = now
-        await self.list_channels(now)
         if self.options.check_expirations:
-            await self.check_expirations(now)
+            await self.list_and_check(now)
+        else:
+            await self.list_channels(now)
         failed = self.report.channels_failed
         if failed:
             ok = self.report.channels

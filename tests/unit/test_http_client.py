@@ -12,6 +12,7 @@ import pytest
 
 from connector.http import (
     AsyncHttpClient,
+    SharedReauth,
     AuthenticationError,
     ClientError,
     RateLimiter,
@@ -352,6 +353,41 @@ def test_concurrent_401s_reauthenticate_once():
     rs, m = run(go())
     assert all(r.status == 200 for r in rs)
     assert calls == [1] and m.reauths == 1
+
+
+def test_clients_sharing_a_credential_renew_it_once_for_401s_on_both():
+    """IBM's listing and expiration clients send one token: a revocation that hits
+    requests in flight on both is one renewal, not one per client."""
+    calls = []
+    state = {"gen": 0}
+
+    async def renew():
+        calls.append(1)
+        await asyncio.sleep(0.01)
+        state["gen"] += 1
+
+    def handler(request):
+        return ok() if request.headers.get("X-Gen") == "1" else httpx.Response(401)
+
+    class GenAuth(httpx.Auth):
+        def auth_flow(self, request):
+            request.headers["X-Gen"] = str(state["gen"])
+            yield request
+
+    shared = SharedReauth(renew)
+
+    async def go():
+        async with (
+            make_client(handler, auth=GenAuth(), reauthenticate=shared) as a,
+            make_client(handler, auth=GenAuth(), reauthenticate=shared) as b,
+        ):
+            return await asyncio.gather(
+                *(c.request("GET", f"/v/{i}") for i in range(6) for c in (a, b))
+            )
+
+    rs = run(go())
+    assert all(r.status == 200 for r in rs)
+    assert calls == [1]
 
 
 def test_truncated_json_is_retried():
