@@ -12,7 +12,6 @@ import pytest
 
 from connector.http import (
     AsyncHttpClient,
-    SharedReauth,
     AuthenticationError,
     ClientError,
     RateLimiter,
@@ -20,6 +19,7 @@ from connector.http import (
     ResponseParseError,
     RetryExhaustedError,
     RetryPolicy,
+    SharedReauth,
     TransportFailure,
 )
 
