@@ -73,7 +73,10 @@ class ExpirationChecks:
 
     async def check_new_videos(self: IbmSync, now: int) -> None:
         assert self.new_videos is not None
-        await self._check(self.client.expirations(self.new_videos, self.options.concurrency), now)
+        opts = self.options
+        # the listing's requests count against the same limit while both run
+        workers = max(1, opts.concurrency - opts.channel_concurrency)
+        await self._check(self.client.expirations(self.new_videos, workers), now)
         self.report.checked_by_reason["new"] = len(self.checked_early)
         self.report.selected += len(self.checked_early)
 
