@@ -326,60 +326,56 @@ def test_401_without_reauthenticate_raises_immediately():
     assert len(h.seen) == 1
 
 
-def test_concurrent_401s_reauthenticate_once():
-    calls = []
-    state = {"gen": 0}
+class TokenGenerations:
+    """A credential whose token is renewed by ``renew``: requests carry the generation
+    they were sent with (``X-Gen``) and only generation 1 is accepted."""
 
-    async def reauth():
-        calls.append(1)
+    def __init__(self) -> None:
+        self.gen = 0
+        self.renewals = 0
+
+    async def renew(self) -> None:
+        self.renewals += 1
         await asyncio.sleep(0.01)
-        state["gen"] += 1
+        self.gen += 1
 
-    def handler(request):
-        if request.headers.get("X-Gen") == "1":
-            return ok()
-        return httpx.Response(401)
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        return ok() if request.headers.get("X-Gen") == "1" else httpx.Response(401)
 
-    class GenAuth(httpx.Auth):
-        def auth_flow(self, request):
-            request.headers["X-Gen"] = str(state["gen"])
-            yield request
+    def auth(self) -> httpx.Auth:
+        outer = self
+
+        class GenAuth(httpx.Auth):
+            def auth_flow(self, request):
+                request.headers["X-Gen"] = str(outer.gen)
+                yield request
+
+        return GenAuth()
+
+
+def test_concurrent_401s_reauthenticate_once():
+    cred = TokenGenerations()
 
     async def go():
-        async with make_client(handler, auth=GenAuth(), reauthenticate=reauth) as c:
+        async with make_client(cred.handler, auth=cred.auth(), reauthenticate=cred.renew) as c:
             rs = await asyncio.gather(*(c.request("GET", f"/v/{i}") for i in range(10)))
             return rs, c.metrics
 
     rs, m = run(go())
     assert all(r.status == 200 for r in rs)
-    assert calls == [1] and m.reauths == 1
+    assert cred.renewals == 1 and m.reauths == 1
 
 
 def test_clients_sharing_a_credential_renew_it_once_for_401s_on_both():
     """IBM's listing and expiration clients send one token: a revocation that hits
     requests in flight on both is one renewal, not one per client."""
-    calls = []
-    state = {"gen": 0}
-
-    async def renew():
-        calls.append(1)
-        await asyncio.sleep(0.01)
-        state["gen"] += 1
-
-    def handler(request):
-        return ok() if request.headers.get("X-Gen") == "1" else httpx.Response(401)
-
-    class GenAuth(httpx.Auth):
-        def auth_flow(self, request):
-            request.headers["X-Gen"] = str(state["gen"])
-            yield request
-
-    shared = SharedReauth(renew)
+    cred = TokenGenerations()
+    shared = SharedReauth(cred.renew)
 
     async def go():
         async with (
-            make_client(handler, auth=GenAuth(), reauthenticate=shared) as a,
-            make_client(handler, auth=GenAuth(), reauthenticate=shared) as b,
+            make_client(cred.handler, auth=cred.auth(), reauthenticate=shared) as a,
+            make_client(cred.handler, auth=cred.auth(), reauthenticate=shared) as b,
         ):
             return await asyncio.gather(
                 *(c.request("GET", f"/v/{i}") for i in range(6) for c in (a, b))
@@ -387,7 +383,7 @@ def test_clients_sharing_a_credential_renew_it_once_for_401s_on_both():
 
     rs = run(go())
     assert all(r.status == 200 for r in rs)
-    assert calls == [1]
+    assert cred.renewals == 1
 
 
 def test_truncated_json_is_retried():
