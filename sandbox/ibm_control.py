@@ -19,29 +19,19 @@ Errors: HTTP 400 {"detail": "..."}.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from .control_io import json_body as _json_body
+from .control_io import ok as _ok
 from .ibm_state import ibm_state
 
 if TYPE_CHECKING:
     from .app import SandboxState
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    d = orjson.loads(raw) if raw.strip() else {}
-    if not isinstance(d, dict):
-        raise ValueError("body must be a JSON object")
-    return d
-
-
-def _ok(obj: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(obj), status_code=status, media_type="application/json")
 
 
 def control_routes(state: SandboxState) -> list[Route]:
@@ -57,15 +47,10 @@ def control_routes(state: SandboxState) -> list[Route]:
         return _ok(st.config())
 
     async def revoke(request: Request) -> Response:
-        st = ibm_state(state)
         try:
-            b = await _json_body(request)
+            return _ok(ibm_state(state).tokens.revoke(await _json_body(request)))
         except ValueError as exc:
             return _ok({"detail": str(exc)}, 400)
-        if b.get("after_requests") is not None:
-            st.revoke_after = int(b["after_requests"])
-            return _ok({"revoke_after": st.revoke_after})
-        return _ok({"revoked": st.revoke_all()})
 
     async def stats(request: Request) -> Response:
         return _ok(ibm_state(state).stats())
@@ -76,7 +61,7 @@ def control_routes(state: SandboxState) -> list[Route]:
         return _ok(st.stats())
 
     async def tokens(request: Request) -> Response:
-        return _ok({"tokens": list(ibm_state(state).issued_log)})
+        return _ok({"tokens": list(ibm_state(state).tokens.log)})
 
     async def videos(request: Request) -> Response:
         st = ibm_state(state)

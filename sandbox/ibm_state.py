@@ -22,12 +22,12 @@ import math
 import random
 import secrets
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 from .credentials import IbmCredentials, ibm_credentials
 from .ibm_catalog import ORDERS, IbmCatalog
 from .ibm_churn import ChurnSpec, ListingTracker
+from .tokens import TokenBook
 from .world import World
 
 if TYPE_CHECKING:
@@ -165,15 +165,11 @@ class IbmState:
         self.creds = creds
         self.lock = threading.Lock()
         self.token_ttl_s = DEFAULT_TOKEN_TTL_S
-        self.tokens: dict[str, float] = {}  # token -> real expiry (Unix s)
-        self.revoke_after: int | None = None
+        self.tokens = TokenBook(lambda: secrets.token_urlsafe(32))
         self.limits = RateBudgets()
         self.p_503 = 0.0
         self.put_body = "empty"
         self.rng = random.Random(f"{world.seed}:ibm")
-        self.tokens_issued = 0
-        self.issued_log: list[str] = []  # every token issued (test ground truth; bounded)
-        self.tokens_revoked = 0
         self.puts = 0
         self.responses: dict[tuple[str, int], int] = {}
         self.catalog = IbmCatalog(world)
@@ -194,9 +190,9 @@ class IbmState:
                 {"endpoint": e, "status": s, "count": c}
                 for (e, s), c in sorted(self.responses.items())
             ],
-            "tokens_issued": self.tokens_issued,
-            "tokens_revoked": self.tokens_revoked,
-            "tokens_live": sum(1 for t in self.tokens.values() if t > time.time()),
+            "tokens_issued": self.tokens.issued,
+            "tokens_revoked": self.tokens.revoked,
+            "tokens_live": self.tokens.live(),
             "puts": self.puts,
             "protected": len(self.catalog.never_since),
             "uploaded": len(self.catalog.uploads),
@@ -206,7 +202,8 @@ class IbmState:
     def reset_stats(self) -> None:
         self.limits.reset_counts()
         self.responses.clear()
-        self.tokens_issued = self.tokens_revoked = self.puts = 0
+        self.tokens.reset_counts()
+        self.puts = 0
 
     def config(self) -> dict[str, Any]:
         churn = self.listings.churn
@@ -216,7 +213,7 @@ class IbmState:
             "ratelimit_scope": self.limits.scope,
             "p_503": self.p_503,
             "pagesize_max": PAGESIZE_MAX,
-            "revoke_after": self.revoke_after,
+            "revoke_after": self.tokens.revoke_after,
             "put_body": self.put_body,
             "listing_order": self.catalog.order,
             "listing_churn": None if churn is None else churn.public(),
@@ -253,37 +250,12 @@ class IbmState:
 
     # -- tokens ------------------------------------------------------------------------
     def issue(self) -> tuple[str, int]:
-        token = secrets.token_urlsafe(32)
-        now = time.time()
-        with self.lock:
-            if len(self.tokens) > 10_000:
-                self.tokens = {t: e for t, e in self.tokens.items() if e > now}
-            self.tokens[token] = now + self.token_ttl_s
-            self.tokens_issued += 1
-            if len(self.issued_log) < 10_000:
-                self.issued_log.append(token)
-        return token, int(math.ceil(self.token_ttl_s))
-
-    def revoke_all(self) -> int:
-        with self.lock:
-            n = len(self.tokens)
-            self.tokens.clear()
-            self.tokens_revoked += n
-            self.revoke_after = None
-        return n
+        return self.tokens.issue(self.token_ttl_s), int(math.ceil(self.token_ttl_s))
 
     def token_ok(self, authorization: str | None) -> bool:
-        if self.revoke_after is not None:
-            self.revoke_after -= 1
-            if self.revoke_after < 0:
-                self.revoke_all()
-        if not authorization:
-            return False
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return False
-        exp = self.tokens.get(token.strip())
-        return exp is not None and exp > time.time()
+        """A live token in ``Authorization: Bearer ...`` (spends one ``revoke_after``)."""
+        scheme, _, token = (authorization or "").partition(" ")
+        return self.tokens.is_live(token.strip() if scheme.lower() == "bearer" else None)
 
 
 def ibm_state(state: SandboxState) -> IbmState:

@@ -29,28 +29,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .control_io import json_body as _json_body
+from .control_io import ok as _ok
 from .iris_state import iris_state
 from .media_cdn import media_state, ndjson
 
 if TYPE_CHECKING:
     from .app import SandboxState
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    d = orjson.loads(raw) if raw.strip() else {}
-    if not isinstance(d, dict):
-        raise ValueError("body must be a JSON object")
-    return d
-
-
-def _ok(obj: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(obj), status_code=status, media_type="application/json")
 
 
 def _base(request: Request) -> str:
@@ -77,18 +66,10 @@ def control_routes(state: SandboxState) -> list[Route]:
         return _ok(st.config())
 
     async def revoke(request: Request) -> Response:
-        st = iris_state(state)
         try:
-            b = await _json_body(request)
-            after = b.get("after_requests")
-            if after is not None and (isinstance(after, bool) or int(after) < 0):
-                raise ValueError("after_requests must be an integer >= 0")
-        except (ValueError, TypeError) as exc:
+            return _ok(iris_state(state).tokens.revoke(await _json_body(request)))
+        except ValueError as exc:
             return _ok({"detail": str(exc)}, 400)
-        if after is not None:
-            st.revoke_after = int(after)
-            return _ok({"revoke_after": st.revoke_after})
-        return _ok({"revoked": st.revoke_all()})
 
     def all_stats() -> dict[str, Any]:
         return {**iris_state(state).stats(), "cdn": media_state(state).stats()}
@@ -102,7 +83,7 @@ def control_routes(state: SandboxState) -> list[Route]:
         return _ok(all_stats())
 
     async def tokens(request: Request) -> Response:
-        return _ok({"tokens": list(iris_state(state).issued_log)})
+        return _ok({"tokens": list(iris_state(state).tokens.log)})
 
     async def expected(request: Request) -> Response:
         try:

@@ -25,13 +25,13 @@ from __future__ import annotations
 import random
 import secrets
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .credentials import IrisCredentials, iris_credentials
 from .iris_catalog import IrisCatalog
+from .tokens import TokenBook
 from .world import World
 from .world.mixing import mix_int, salt_of
 
@@ -87,9 +87,7 @@ class IrisState:
         self.knobs: dict[str, Any] = dict(DEFAULTS)
         self.catalog = IrisCatalog(world, creds.platform)
         self.rng = random.Random(f"{world.seed}:iris")
-        self.tokens: dict[str, float] = {}  # token -> real expiry (Unix s)
-        self.issued_log: list[str] = []
-        self.revoke_after: int | None = None
+        self.tokens = TokenBook(lambda: secrets.token_hex(20))
         self.experiences: dict[str, Experience] = {}
         self._exp_key = salt_of(world.seed, "iris-experience")
         self._exp_count = 0
@@ -106,7 +104,11 @@ class IrisState:
         return self.config()
 
     def config(self) -> dict[str, Any]:
-        return {**self.knobs, "revoke_after": self.revoke_after, "anchor_s": self.catalog.anchor_s}
+        return {
+            **self.knobs,
+            "revoke_after": self.tokens.revoke_after,
+            "anchor_s": self.catalog.anchor_s,
+        }
 
     def reset_stats(self) -> None:
         self.responses: Counter[tuple[str, int]] = Counter()
@@ -114,8 +116,7 @@ class IrisState:
         self.refresh_violations: Counter[str] = Counter()
         self.refresh_outcomes: Counter[str] = Counter()
         self.refreshes_before_expiry = 0
-        self.tokens_issued = 0
-        self.tokens_revoked = 0
+        self.tokens.reset_counts()
         self.experiences_started = 0
         self.behaviors: Counter[str] = Counter()
 
@@ -138,9 +139,9 @@ class IrisState:
             "refresh_violations_by_reason": dict(self.refresh_violations),
             "refreshes": dict(self.refresh_outcomes),
             "refreshes_before_expiry": self.refreshes_before_expiry,
-            "tokens_issued": self.tokens_issued,
-            "tokens_revoked": self.tokens_revoked,
-            "tokens_live": sum(1 for t in self.tokens.values() if t > time.time()),
+            "tokens_issued": self.tokens.issued,
+            "tokens_revoked": self.tokens.revoked,
+            "tokens_live": self.tokens.live(),
             "experiences_started": self.experiences_started,
             "behaviors": dict(self.behaviors),
             "gave_up": len(self.catalog.gave_up),
@@ -149,33 +150,11 @@ class IrisState:
 
     # -- tokens ------------------------------------------------------------------------
     def issue(self) -> str:
-        token = secrets.token_hex(20)
-        now = time.time()
-        with self.lock:
-            if len(self.tokens) > MAX_TOKENS:
-                self.tokens = {t: e for t, e in self.tokens.items() if e > now}
-            self.tokens[token] = now + self.knobs["token_ttl_s"]
-            self.tokens_issued += 1
-            if len(self.issued_log) < MAX_TOKENS:
-                self.issued_log.append(token)
-        return token
-
-    def revoke_all(self) -> int:
-        with self.lock:
-            n = len(self.tokens)
-            self.tokens.clear()
-            self.tokens_revoked += n
-            self.revoke_after = None
-        return n
+        return self.tokens.issue(self.knobs["token_ttl_s"])
 
     def token_ok(self, token: str) -> bool:
         """Spends one request of a pending ``revoke_after``; True for a live token."""
-        if self.revoke_after is not None:
-            self.revoke_after -= 1
-            if self.revoke_after < 0:
-                self.revoke_all()
-        exp = self.tokens.get(token)
-        return exp is not None and exp > time.time()
+        return self.tokens.is_live(token)
 
     # -- experiences -------------------------------------------------------------------
     def start_experience(self, code: int | None, version: int, served: int) -> str:

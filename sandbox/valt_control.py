@@ -35,6 +35,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from .control_io import json_body as _json_body
+from .control_io import ok as _ok
 from .valt_state import ValtState, valt_state
 
 if TYPE_CHECKING:
@@ -42,18 +44,6 @@ if TYPE_CHECKING:
 
 CHURN_COUNTS = ("creates", "renames", "retention_changes", "deletes")
 CHURN_IDS = {"rename_ids": "renames", "retention_ids": "retention_changes", "delete_ids": "deletes"}
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    d = orjson.loads(raw) if raw.strip() else {}
-    if not isinstance(d, dict):
-        raise ValueError("body must be a JSON object")
-    return d
-
-
-def _ok(obj: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(obj), status_code=status, media_type="application/json")
 
 
 def expected_rows(
@@ -105,18 +95,10 @@ def control_routes(state: SandboxState) -> list[Route]:
         return _ok(st.config())
 
     async def revoke(request: Request) -> Response:
-        st = valt_state(state)
         try:
-            b = await _json_body(request)
-            after = b.get("after_requests")
-            if after is not None and (isinstance(after, bool) or not isinstance(after, int)):
-                raise ValueError("after_requests must be an integer")
+            return _ok(valt_state(state).tokens.revoke(await _json_body(request)))
         except ValueError as exc:
             return _ok({"detail": str(exc)}, 400)
-        if after is not None:
-            st.revoke_after = int(after)
-            return _ok({"revoke_after": st.revoke_after})
-        return _ok({"revoked": st.revoke_all()})
 
     async def churn(request: Request) -> Response:
         st = valt_state(state)
@@ -154,7 +136,7 @@ def control_routes(state: SandboxState) -> list[Route]:
 
     async def tokens(request: Request) -> Response:
         st = valt_state(state)
-        return _ok({"tokens": list(st.issued_log), "url_tokens": list(st.url_log)})
+        return _ok({"tokens": list(st.tokens.log), "url_tokens": list(st.url_log)})
 
     return [
         Route("/config", config, methods=["GET", "POST"]),

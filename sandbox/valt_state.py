@@ -23,10 +23,10 @@ from __future__ import annotations
 import math
 import secrets
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 from .credentials import ValtCredentials, valt_credentials
+from .tokens import TokenBook
 from .valt_catalog import ValtCatalog
 from .valt_cdn import VideoBytes
 from .world import World
@@ -54,8 +54,6 @@ COUNTERS = (
     "responses_404",
     "logins",
     "login_failures",
-    "tokens_issued",
-    "tokens_revoked",
     "urls_minted",
     "cdn_bytes_served",
     "cdn_range_requests",
@@ -117,9 +115,7 @@ class ValtState:
         self.cdn_drop_times: int | None = None
         self.cdn_rate_bytes_s: float | None = None
         world.valt_id_style = DEFAULTS["id_style"]
-        self.tokens: dict[str, float] = {}  # access token -> real expiry (Unix s)
-        self.revoke_after: int | None = None
-        self.issued_log: list[str] = []  # access tokens issued (test ground truth; bounded)
+        self.tokens = TokenBook(lambda: secrets.token_hex(16))
         self.url_log: list[str] = []  # JWTs minted (test ground truth; bounded)
         self.downloads_served = 0  # download answers so far (the "mixed" shape alternates)
         self.requests = dict.fromkeys(ENDPOINTS, 0)
@@ -129,7 +125,8 @@ class ValtState:
     # -- knobs -------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in DEFAULTS if k != "id_style"}
-        return {**out, "id_style": self.world.valt_id_style, "revoke_after": self.revoke_after}
+        revoke_after = self.tokens.revoke_after
+        return {**out, "id_style": self.world.valt_id_style, "revoke_after": revoke_after}
 
     def configure(self, body: dict[str, Any]) -> None:
         """Apply knobs; nothing changes when one is unknown or invalid."""
@@ -158,33 +155,11 @@ class ValtState:
 
     # -- access tokens -----------------------------------------------------------------
     def issue(self) -> str:
-        token = secrets.token_hex(16)
-        now = time.time()
-        with self.lock:
-            if len(self.tokens) > _LOG_MAX:
-                self.tokens = {t: e for t, e in self.tokens.items() if e > now}
-            self.tokens[token] = now + self.token_ttl_s
-            self.counters["tokens_issued"] += 1
-            if len(self.issued_log) < _LOG_MAX:
-                self.issued_log.append(token)
-        return token
-
-    def revoke_all(self) -> int:
-        with self.lock:
-            n = len(self.tokens)
-            self.tokens.clear()
-            self.counters["tokens_revoked"] += n
-            self.revoke_after = None
-        return n
+        return self.tokens.issue(self.token_ttl_s)
 
     def token_ok(self, token: str) -> bool:
         """Is ``token`` live? Counts one API request towards ``revoke_after``."""
-        if self.revoke_after is not None:
-            self.revoke_after -= 1
-            if self.revoke_after < 0:
-                self.revoke_all()
-        exp = self.tokens.get(token)
-        return exp is not None and exp > time.time()
+        return self.tokens.is_live(token)
 
     def log_url_token(self, jwt: str) -> None:
         if len(self.url_log) < _LOG_MAX:
@@ -206,7 +181,9 @@ class ValtState:
                 for (e, s), c in sorted(self.responses.items())
             ],
             **self.counters,
-            "tokens_live": sum(1 for t in self.tokens.values() if t > time.time()),
+            "tokens_issued": self.tokens.issued,
+            "tokens_revoked": self.tokens.revoked,
+            "tokens_live": self.tokens.live(),
             "churn": dict(self.catalog.totals),
         }
 
@@ -214,6 +191,7 @@ class ValtState:
         self.requests = dict.fromkeys(ENDPOINTS, 0)
         self.responses.clear()
         self.counters = dict.fromkeys(COUNTERS, 0)
+        self.tokens.reset_counts()
 
 
 def valt_state(state: SandboxState) -> ValtState:

@@ -1,0 +1,22 @@
+"""Reading and answering ``/_control`` requests: a JSON object in, JSON out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object ({} for an empty body); ValueError for anything else."""
+    raw = await request.body()
+    d = orjson.loads(raw) if raw.strip() else {}
+    if not isinstance(d, dict):
+        raise ValueError("body must be a JSON object")
+    return d
+
+
+def ok(obj: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(obj), status_code=status, media_type="application/json")
