@@ -58,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     probe.add_argument("--timeout-s", type=float, help="a URL silent this long is `timeout`")
     probe.add_argument("--concurrency", type=int, help="probes in flight")
     probe.add_argument("--per-host", type=int, help="requests in flight to one host")
+    probe.add_argument(
+        "--recheck-live-hours",
+        type=float,
+        help="probe a URL found live again after this (spread from half of it); 0: every URL (default: 24)",
+    )
     for p in (sync, protect, archive, probe):
         p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
         p.add_argument("--debug", action="store_true", help="print the traceback on failure")
@@ -96,7 +101,13 @@ def _run_iris(args: argparse.Namespace) -> Any:
     if args.command == "probe":
         from connector.media import ProbeOptions, probe_media
 
-        given = _given(args, timeout_s="timeout_s", concurrency="concurrency", per_host="per_host")
+        given = _given(
+            args,
+            timeout_s="timeout_s",
+            concurrency="concurrency",
+            per_host="per_host",
+            recheck_live_hours="recheck_live_hours",
+        )
         return probe_media(options=ProbeOptions(**given))
     from connector.iris import SyncOptions as IrisOptions
     from connector.iris import sync_iris

@@ -93,6 +93,50 @@ def test_probe_media_finds_each_state_of_the_uplynk_mp4_urls(fresh_sandbox, tmp_
     assert by_host and max(by_host.values()) <= 6, f"per-host limit: {by_host} (by Host header)"
 
 
+def probed(report) -> int:
+    return sum(report.checked.get("uplynk", {}).values())
+
+
+def test_a_later_probe_run_checks_new_changed_not_live_and_due_urls_only(fresh_sandbox, tmp_path):
+    """The re-check budget: a second run probes the URLs not found live and those that
+    changed since; a live URL again only once its check is older than its interval
+    (12-24 h); ``recheck_live_hours=0`` probes everything."""
+    fresh_sandbox.reset(seed=7, assets=300)
+    warehouse = with_uplynk(fresh_sandbox, tmp_path)
+    options = ProbeOptions(timeout_s=0.5, per_host=16, systems=("uplynk",))
+    first = probe_media(warehouse, options)
+    checks = uplynk_checks(warehouse)
+    live_ids = {a for a, r in checks.items() if r["status"] == "live"}
+    not_live = set(checks) - live_ids
+    assert probed(first) == len(checks) and live_ids and not_live
+    time.sleep(0.6)  # the slow URLs' requests end at the CDN
+
+    again = probe_media(warehouse, options)
+    assert probed(again) == len(not_live)
+
+    changed = sorted(live_ids)[:5]  # their asset now serves another mp4_url
+    with warehouse.write() as tx:
+        tx.con.execute(
+            "UPDATE raw.uplynk_assets SET mp4_url = mp4_url || '?v=2' "
+            "WHERE asset_id IN (SELECT unnest($ids))",
+            {"ids": changed},
+        )
+    after_change = probe_media(warehouse, options)
+    assert probed(after_change) == len(not_live) + len(changed)
+
+    with warehouse.write() as tx:  # a day passes for 10 live URLs' checks
+        tx.con.execute(
+            "UPDATE raw.media_url_checks SET checked_at = checked_at - INTERVAL 25 HOUR "
+            "WHERE system = 'uplynk' AND asset_id IN (SELECT unnest($ids))",
+            {"ids": sorted(live_ids)[-10:]},
+        )
+    due = probe_media(warehouse, options)
+    assert probed(due) == len(not_live) + 10
+    options.recheck_live_hours = 0
+    everything = probe_media(warehouse, options)
+    assert probed(everything) == len(checks)
+
+
 def test_stored_iris_urls_that_expired_since_the_sync_are_marked_without_a_request(
     fresh_sandbox, tmp_path
 ):
