@@ -3,11 +3,12 @@
 :func:`connector.ibm.policy.plan_refresh` picks the videos to check (new, within the
 horizon, a rolling share of the rest). The policy checks every new video, so those are
 checked while the channels are still being listed (:meth:`ExpirationChecks.check_new_videos`,
-fed as pages arrive); the plan made after the listing leaves them out. They are fetched concurrently on the fast transport,
-paced by the rate limiter, and committed every ``checkpoint_rows`` results by the kit's
-checkpointer (in a worker thread, so requests keep flowing while DuckDB writes). Each commit
-appends to ``raw.ibm_expiration_history`` a row for every video whose rule / expires_at /
-check_status differs from the stored one, then upserts ``raw.ibm_expirations``.
+fed as pages arrive); the plan made after the listing leaves them out. They are fetched
+concurrently on the fast transport, paced by the rate limiter, and committed every
+``checkpoint_rows`` results by the kit's checkpointer (in a worker thread, so requests keep
+flowing while DuckDB writes). Each commit appends to ``raw.ibm_expiration_history`` a row
+for every video whose rule / expires_at / check_status differs from the stored one, then
+upserts ``raw.ibm_expirations``.
 """
 
 from __future__ import annotations
