@@ -50,6 +50,12 @@ def make_log(json_mode: bool) -> Callable[..., None]:
     return lambda *a: print(*a, file=stream, flush=True)
 
 
+def log_targets(log: Callable[..., None], targets: Iterable[dict[str, Any]]) -> None:
+    """One ``PASS``/``MISS`` line per target (``target``, ``value``, ``pass``)."""
+    for tgt in targets:
+        log(f"{'PASS' if tgt['pass'] else 'MISS'}  {tgt['target']}: {tgt['value']}")
+
+
 def child_env(
     sb, prefixes: Iterable[str], warehouse: Path | None = None, lake: Path | None = None
 ) -> dict[str, str]:

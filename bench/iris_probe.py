@@ -51,6 +51,7 @@ from bench._common import (  # noqa: E402
     MB,
     child_env,
     load_average,
+    log_targets,
     make_log,
     rounded,
     run_child,
@@ -468,8 +469,7 @@ def print_table(out: dict[str, Any], log) -> None:
     elif prof:
         log(f"profile: {prof.get('error')}")
     log("")
-    for tgt in out["targets"]:
-        log(f"{'PASS' if tgt['pass'] else 'MISS'}  {tgt['target']}: {tgt['value']}")
+    log_targets(log, out["targets"])
 
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import uplynk_sync  # noqa: E402  (bench/uplynk_sync.py: child runner and the dlt config)
 
+from bench._common import log_targets  # noqa: E402
+
 SOURCES = ("uplynk", "ibm", "valt", "iris")
 ENV_PREFIX = {"uplynk": "UPLYNK_", "ibm": "IBM_", "valt": "VALT_", "iris": "IRIS_"}
 
@@ -358,8 +360,7 @@ def print_table(out: dict[str, Any], log) -> None:
             )
     log("(sync s: the sync's own elapsed_s; dlt: process wall, its floor at 1 request in flight)")
     log("")
-    for tgt in out["targets"]:
-        log(f"{'PASS' if tgt['pass'] else 'MISS'}  {tgt['target']}: {tgt['value']}")
+    log_targets(log, out["targets"])
 
 
 if __name__ == "__main__":

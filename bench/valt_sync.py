@@ -51,6 +51,7 @@ from bench._common import (  # noqa: E402
     du_mb,
     flat_memory,
     load_average,
+    log_targets,
     make_log,
     rates,
     rounded,
@@ -440,8 +441,7 @@ def print_table(out: dict[str, Any], log) -> None:
             )
         log("(MB/s: bytes written over the job's own elapsed time, a mint call per video included)")
     log("")
-    for tgt in out["targets"]:
-        log(f"{'PASS' if tgt['pass'] else 'MISS'}  {tgt['target']}: {tgt['value']}")
+    log_targets(log, out["targets"])
 
 
 if __name__ == "__main__":

@@ -37,14 +37,11 @@ from starlette.routing import Route
 
 from . import latency as latency_mod
 from .clock import real_now_ms
+from .control_io import ok as _ok
 from .world.knobs import KNOBS, check_knobs
 
 if TYPE_CHECKING:
     from .app import SandboxState
-
-
-def _ok(obj: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(obj), status_code=status, media_type="application/json")
 
 
 def _bad(msg: str) -> Response:

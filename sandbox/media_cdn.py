@@ -56,6 +56,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from .control_io import ok as _ok
 from .iris_catalog import CDN_PREFIX, url_token
 from .iris_state import iris_state
 from .world import World
@@ -376,10 +377,6 @@ def ndjson(rows: Any) -> StreamingResponse:
             yield b"\n".join(buf) + b"\n"
 
     return StreamingResponse(gen(), media_type="application/x-ndjson")
-
-
-def _ok(obj: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(obj), status_code=status, media_type="application/json")
 
 
 def control_routes(state: SandboxState) -> list[Route]:

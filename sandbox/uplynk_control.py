@@ -28,11 +28,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from .control_io import json_body
+from .control_io import ok as _ok
 from .world.uplynk import with_media_base
 
 if TYPE_CHECKING:
@@ -81,10 +82,6 @@ def stats(state: SandboxState) -> dict[str, Any]:
     }
 
 
-def _ok(obj: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(obj), status_code=status, media_type="application/json")
-
-
 def control_routes(state: SandboxState) -> list[Route]:
     async def expected(request: Request) -> Response:
         w = state.world
@@ -95,10 +92,7 @@ def control_routes(state: SandboxState) -> list[Route]:
 
     async def burst(request: Request) -> Response:
         try:
-            raw = await request.body()
-            b = orjson.loads(raw) if raw.strip() else {}
-            if not isinstance(b, dict):
-                raise ValueError("body must be a JSON object")
+            b = await json_body(request)
             unknown = set(b) - {"deletes", "updates"}
             if unknown:
                 raise ValueError(f"unknown fields: {sorted(unknown)}")
