@@ -32,11 +32,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from . import latency as latency_mod
 from .clock import real_now_ms
+from .control_io import ndjson
 from .control_io import ok as _ok
 from .world.knobs import KNOBS, check_knobs
 
@@ -158,17 +159,7 @@ def routes(state: SandboxState) -> list[Route]:
     async def truth(request: Request) -> Response:
         w = state.world
 
-        def gen():
-            buf = []
-            for row in w.truth():
-                buf.append(orjson.dumps(row))
-                if len(buf) >= 5000:
-                    yield b"\n".join(buf) + b"\n"
-                    buf = []
-            if buf:
-                yield b"\n".join(buf) + b"\n"
-
-        return StreamingResponse(gen(), media_type="application/x-ndjson")
+        return ndjson(w.truth())
 
     return [
         Route("/reset", reset, methods=["POST"]),

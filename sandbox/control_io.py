@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -20,3 +21,19 @@ async def json_body(request: Request) -> dict[str, Any]:
 
 def ok(obj: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(obj), status_code=status, media_type="application/json")
+
+
+def ndjson(rows: Iterable[Any], batch: int = 2000) -> StreamingResponse:
+    """A streamed NDJSON answer of JSON-able rows, ``batch`` lines per chunk."""
+
+    def gen():
+        buf = []
+        for row in rows:
+            buf.append(orjson.dumps(row))
+            if len(buf) >= batch:
+                yield b"\n".join(buf) + b"\n"
+                buf = []
+        if buf:
+            yield b"\n".join(buf) + b"\n"
+
+    return StreamingResponse(gen(), media_type="application/x-ndjson")

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import orjson
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from .control_io import json_body as _json_body
+from .control_io import ndjson
 from .control_io import ok as _ok
 from .ibm_state import ibm_state
 
@@ -68,17 +68,7 @@ def control_routes(state: SandboxState) -> list[Route]:
         now = state.world.now_ms()
         state.world.settle(now)
 
-        def gen():
-            buf = []
-            for row in st.catalog.expected(now):
-                buf.append(orjson.dumps(row))
-                if len(buf) >= 5000:
-                    yield b"\n".join(buf) + b"\n"
-                    buf = []
-            if buf:
-                yield b"\n".join(buf) + b"\n"
-
-        return StreamingResponse(gen(), media_type="application/x-ndjson")
+        return ndjson(st.catalog.expected(now))
 
     async def listings(request: Request) -> Response:
         st = ibm_state(state)

@@ -34,9 +34,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .control_io import json_body as _json_body
+from .control_io import ndjson
 from .control_io import ok as _ok
 from .iris_state import iris_state
-from .media_cdn import media_state, ndjson
+from .media_state import media_state
 
 if TYPE_CHECKING:
     from .app import SandboxState

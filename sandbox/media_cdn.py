@@ -23,160 +23,36 @@ bytes (an ``ftyp`` box, then a seed-derived pool), 200 KB to 1 MB per URL. Knob
 deterministic, ``head_allowed`` in the ground truth) answer HEAD with 405, as some CDNs do,
 so a client must fall back to a Range GET.
 
-Control (mounted under /_control/media):
-
-    GET  /expected       NDJSON per CDN URL the sandbox knows: every Uplynk asset's mp4_url
-                         (deleted ones too), then every IRIS source URL served now: system,
-                         id, url, kind (iris: live | expired | gone_404 | gone_410 |
-                         forbidden | slow | redirect), expires (Unix s; null for Uplynk),
-                         head_allowed
-    GET  /stats          requests by status, method and system (iris | uplynk, as the path
-                         names it, refused or not), range requests, bytes sent,
-                         max_in_flight (most requests in progress at once) and
-                         max_in_flight_by_host (the same per Host header: what a client's
-                         per-host limit bounds); POST /stats/reset
-    GET|POST /config     {"head_405_share": 0..1}
+Control routes: media_control.py; state (kinds, bodies, counters): media_state.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import random
 import re
 import secrets
 import time
-from collections import Counter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
-import numpy as np
-import orjson
-from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from .control_io import ok as _ok
 from .iris_catalog import CDN_PREFIX, url_token
 from .iris_state import iris_state
-from .world import World
-from .world.mixing import U, salt_of
+from .media_control import control_routes
+from .media_state import MediaState, media_state
 
 if TYPE_CHECKING:
     from .app import SandboxState
 
 VENDOR = "media"
 PREFIX = CDN_PREFIX
-UPLYNK_SHARES = (
-    ("live", 80),
-    ("gone_404", 4),
-    ("gone_410", 4),
-    ("forbidden", 4),
-    ("slow", 3),
-    ("redirect", 5),
-)
-_UPLYNK_KIND_BY_PERCENT = [k for k, share in UPLYNK_SHARES for _ in range(share)]
 _STATUS_OF = {"gone_404": (404, b"Not Found"), "gone_410": (410, b"Gone")}
-_FTYP = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
-POOL = 1 << 16
 CHUNK = 1 << 16
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 SETTLE_EVERY_MS = 1000
 
 __all__ = ["PREFIX", "VENDOR", "control_routes", "env_lines", "fast_paths", "routes"]
-
-
-def uplynk_path(asset_id: str) -> str:
-    """The path of an Uplynk asset's mp4_url (sandbox/world/uplynk.py serves the same)."""
-    return f"{CDN_PREFIX}/uplynk/{asset_id}/video.mp4"
-
-
-class MediaState:
-    """The CDN's counters and knob for one world."""
-
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.k_uplynk = salt_of(world.seed, "media-uplynk")
-        self.k_url = salt_of(world.seed, "media-url").to_bytes(8, "big")
-        self.pool = _FTYP + random.Random(f"{world.seed}:media").randbytes(POOL)
-        self.head_405_share = 0.0
-        self.reset_stats()
-
-    def reset_stats(self) -> None:
-        self.statuses: Counter[int] = Counter()
-        self.methods: Counter[str] = Counter()
-        self.systems: Counter[str] = Counter()
-        self.ranges = 0
-        self.bytes_sent = 0
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self.host_in_flight: Counter[str] = Counter()
-        self.max_in_flight_by_host: dict[str, int] = {}
-
-    def stats(self) -> dict[str, Any]:
-        return {
-            "requests": sum(self.statuses.values()),
-            "statuses": {str(s): c for s, c in sorted(self.statuses.items())},
-            "methods": dict(self.methods),
-            "systems": dict(self.systems),
-            "range_requests": self.ranges,
-            "bytes_sent": self.bytes_sent,
-            "max_in_flight": self.max_in_flight,
-            "in_flight": self.in_flight,
-            "max_in_flight_by_host": dict(self.max_in_flight_by_host),
-        }
-
-    # -- per URL -----------------------------------------------------------------------
-    def url_hash(self, system: str, item_id: str) -> int:
-        d = hashlib.blake2b(f"{system}/{item_id}".encode(), key=self.k_url, digest_size=8)
-        return int.from_bytes(d.digest(), "big")
-
-    def size(self, h: int) -> int:
-        return 200_000 + h % 800_000
-
-    def head_allowed(self, h: int) -> bool:
-        return (h >> 24) % 1000 >= int(self.head_405_share * 1000)
-
-    def uplynk_kinds(self, idx: np.ndarray) -> list[str]:
-        """The kinds of the Uplynk assets at ``idx`` (deleted ones: gone_404)."""
-        w = self.world
-        h = w._static_hash(np.asarray(idx, dtype=np.int64), self.k_uplynk)
-        pct = (h % U(100)).tolist()
-        dead = (w.deleted_ms[idx] != 0).tolist()
-        return [
-            "gone_404" if d else _UPLYNK_KIND_BY_PERCENT[p] for p, d in zip(pct, dead, strict=True)
-        ]
-
-    def uplynk_kind(self, i: int) -> str:
-        """``uplynk_kinds([i])[0]`` without numpy (the per-request path)."""
-        w = self.world
-        if w.deleted_ms[i] != 0:
-            return "gone_404"
-        return _UPLYNK_KIND_BY_PERCENT[w.static_hash_one(i, self.k_uplynk) % 100]
-
-    def body(self, h: int, start: int, end: int) -> bytes:
-        """Bytes [start, end) of the URL's body: the ftyp box, then the pool from a shift."""
-        shift = h % POOL
-        out = bytearray()
-        pos = start
-        while pos < end:
-            if pos < len(_FTYP):
-                piece = _FTYP[pos : min(end, len(_FTYP))]
-            else:
-                o = len(_FTYP) + (pos - len(_FTYP) + shift) % POOL
-                piece = self.pool[o : o + min(end - pos, len(_FTYP) + POOL - o)]
-            out += piece
-            pos += len(piece)
-        return bytes(out)
-
-
-def media_state(state: SandboxState) -> MediaState:
-    """The CDN state of the sandbox's current world (built on first use after a reset)."""
-    st = getattr(state, "_media_state", None)
-    if st is None or st.world is not state.world:
-        st = MediaState(state.world)
-        state._media_state = st  # type: ignore[attr-defined]
-    return st
 
 
 # ---------------------------------------------------------------------------- serving
@@ -339,83 +215,6 @@ async def _answer(
     cr = (b"content-range", f"bytes {start}-{end - 1}/{size}".encode())
     length = (b"content-length", str(end - start).encode())
     return 206, [*base, cr, length], b"" if method == "HEAD" else ms.body(h, start, end)
-
-
-# ---------------------------------------------------------------------------- control
-def expected_rows(state: SandboxState, base: str, chunk: int = 20000):
-    """Rows of GET /_control/media/expected (module docstring)."""
-    ms = media_state(state)
-    w = state.world
-    w.settle()
-    for s in range(0, w.n, chunk):
-        idx = np.arange(s, min(w.n, s + chunk), dtype=np.int64)
-        for aid, kind in zip(w.uplynk_ids(idx), ms.uplynk_kinds(idx), strict=True):
-            yield {
-                "system": "uplynk",
-                "id": aid,
-                "url": base + uplynk_path(aid),
-                "kind": kind,
-                "expires": None,
-                "head_allowed": ms.head_allowed(ms.url_hash("uplynk", aid)),
-            }
-    for row in iris_state(state).catalog.media_rows(base):
-        row["head_allowed"] = ms.head_allowed(ms.url_hash("iris", row["id"]))
-        yield row
-
-
-def ndjson(rows: Any) -> StreamingResponse:
-    """A streamed NDJSON answer of dict rows."""
-
-    def gen():
-        buf = []
-        for row in rows:
-            buf.append(orjson.dumps(row))
-            if len(buf) >= 2000:
-                yield b"\n".join(buf) + b"\n"
-                buf = []
-        if buf:
-            yield b"\n".join(buf) + b"\n"
-
-    return StreamingResponse(gen(), media_type="application/x-ndjson")
-
-
-def control_routes(state: SandboxState) -> list[Route]:
-    """Mounted under /_control/media (module docstring)."""
-
-    async def expected(request: Request) -> Response:
-        base = f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
-        return ndjson(expected_rows(state, base))
-
-    async def stats(request: Request) -> Response:
-        return _ok(media_state(state).stats())
-
-    async def stats_reset(request: Request) -> Response:
-        ms = media_state(state)
-        ms.reset_stats()
-        return _ok(ms.stats())
-
-    async def config(request: Request) -> Response:
-        ms = media_state(state)
-        if request.method == "POST":
-            try:
-                raw = await request.body()
-                b = orjson.loads(raw) if raw.strip() else {}
-                if not isinstance(b, dict) or set(b) - {"head_405_share"}:
-                    raise ValueError('body: {"head_405_share": 0..1}')
-                v = b.get("head_405_share", ms.head_405_share)
-                if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1:
-                    raise ValueError("head_405_share must be in [0, 1]")
-            except (ValueError, TypeError) as exc:
-                return _ok({"detail": str(exc)}, 400)
-            ms.head_405_share = float(v)
-        return _ok({"head_405_share": ms.head_405_share})
-
-    return [
-        Route("/expected", expected, methods=["GET"]),
-        Route("/stats", stats, methods=["GET"]),
-        Route("/stats/reset", stats_reset, methods=["POST"]),
-        Route("/config", config, methods=["GET", "POST"]),
-    ]
 
 
 def routes(state: SandboxState) -> list[Route]:

@@ -30,12 +30,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from .control_io import json_body as _json_body
+from .control_io import ndjson
 from .control_io import ok as _ok
 from .valt_state import ValtState, valt_state
 
@@ -114,17 +114,7 @@ def control_routes(state: SandboxState) -> list[Route]:
         with_sha = request.query_params.get("sha256", "1") not in ("0", "false", "no")
         ids = set(request.query_params.getlist("id")) or None
 
-        def gen():
-            buf = []
-            for row in expected_rows(st, with_sha, ids):
-                buf.append(orjson.dumps(row))
-                if len(buf) >= 1000:
-                    yield b"\n".join(buf) + b"\n"
-                    buf = []
-            if buf:
-                yield b"\n".join(buf) + b"\n"
-
-        return StreamingResponse(gen(), media_type="application/x-ndjson")
+        return ndjson(expected_rows(st, with_sha, ids))
 
     async def stats(request: Request) -> Response:
         return _ok(valt_state(state).stats())
