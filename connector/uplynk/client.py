@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 
 from connector.config import UplynkSettings
 from connector.http import AsyncHttpClient, Redactor, RequestMetrics, RetryPolicy
 from connector.records import EPOCH_MAX_MS, EPOCH_MIN_MS
+from connector.uplynk.listed_page import ListedPage, decode_list_page
 from connector.uplynk.signing import sign_params
 
 GET_MAX_IDS = 1000
@@ -204,12 +206,19 @@ class UplynkClient:
         s = self.settings
         return sign_params(params, owner=s.owner, api_key=s.api_key, timestamp=int(self._clock()))
 
-    async def call(self, path: str, **params: Any) -> dict[str, Any]:
+    async def call(
+        self, path: str, parse: Callable[[bytes], Any] = orjson.loads, **params: Any
+    ) -> Any:
         """Sign and POST ``params`` to ``path`` (signed afresh on every attempt); return
-        the body. UplynkApiError on ``error != 0``, UplynkShapeError without an envelope."""
+        the body. UplynkApiError on ``error != 0``, UplynkShapeError without an envelope.
+        A :class:`ListedPage` from ``parse`` was a success envelope."""
         async with self._gate:
-            response = await self._http.request("POST", path, data=lambda: self._signed(params))
+            response = await self._http.request(
+                "POST", path, data=lambda: self._signed(params), parse=parse
+            )
         body = response.data
+        if isinstance(body, ListedPage):
+            return body
         if not isinstance(body, dict):
             raise UplynkShapeError(path, f"expected a JSON object, got {type(body).__name__}")
         code = body.get("error")
@@ -297,16 +306,24 @@ class UplynkClient:
 
     async def list_page(
         self, skip: int, limit: int = LIST_MAX_LIMIT, order: str = "created"
-    ) -> list[Any]:
-        """One page of ``/api2/asset/list`` (own library only, shared libraries ignored)."""
+    ) -> ListedPage:
+        """One page of ``/api2/asset/list`` (own library only, shared libraries ignored),
+        decoded into rows and rejects (:mod:`connector.uplynk.listed_page`)."""
         body = await self.call(
-            LIST, skip=int(skip), limit=int(limit), order=order, ignore_shared_libraries=True
+            LIST,
+            parse=decode_list_page,
+            skip=int(skip),
+            limit=int(limit),
+            order=order,
+            ignore_shared_libraries=True,
         )
+        if isinstance(body, ListedPage):
+            return body
         assets = body.get("assets")
         if not isinstance(assets, list):
             got = "missing" if assets is None else type(assets).__name__
             raise UplynkShapeError(LIST, f"'assets' is not a list ({got})")
-        return assets
+        return ListedPage.from_records(assets)
 
 
 @dataclass

@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from connector.uplynk.client import UplynkApiError
+from connector.uplynk.listed_page import ListedPage, listed_ids
 from connector.warehouse import sql_file
 
 if TYPE_CHECKING:
     from connector.uplynk.sync import UplynkSync
 
 log = logging.getLogger(__name__)
-
-
-def listed_ids(records: list[Any]) -> list[str]:
-    return [r["id"] for r in records if isinstance(r, dict) and isinstance(r.get("id"), str)]
 
 
 class ListingDoesNotEnd(UplynkApiError):
@@ -81,21 +78,22 @@ class FullListing:
                     task = asyncio.create_task(self.client.list_page(to_schedule, limit))
                     pending[to_schedule] = task
                     to_schedule += stride
-                records = await pending.pop(next_skip)
+                page = await pending.pop(next_skip)
                 self.report.list_pages += 1
-                ids = listed_ids(records)
+                ids = page.ids
                 stalled = stalled + 1 if prev_ids.issuperset(ids) and ids else 0
                 check_listing_bound(self.report.list_pages, stalled, opts.list_max_pages)
                 prev_ids = set(ids)
                 # an empty or short last page must meet the previous page too: deletions
                 # may have pulled the end of the list below its offset
                 if prev_tail is not None and prev_tail.isdisjoint(ids[:overlap]):
-                    self.take_listed(await self.look_back(next_skip, prev_tail))
-                self.take_listed(records)
-                prev_tail = set(ids[-overlap:]) if len(records) >= limit else None
+                    for earlier in await self.look_back(next_skip, prev_tail):
+                        self.take_listed(earlier)
+                self.take_listed(page)
+                prev_tail = set(ids[-overlap:]) if page.count >= limit else None
                 next_skip += stride
                 listing["next_skip"] = next_skip
-                if len(records) < limit:
+                if page.count < limit:
                     return
                 if self.batch.n_assets >= opts.listing_checkpoint_rows:
                     await self.checkpoint(force=True)
@@ -105,17 +103,17 @@ class FullListing:
             if pending:
                 await asyncio.gather(*pending.values(), return_exceptions=True)
 
-    async def look_back(self: UplynkSync, skip: int, prev_tail: set[str]) -> list[Any]:
+    async def look_back(self: UplynkSync, skip: int, prev_tail: set[str]) -> list[ListedPage]:
         """Fetch the pages before ``skip`` until one meets the previous page's tail."""
         limit = self.options.list_page_size
-        found: list[Any] = []
+        found: list[ListedPage] = []
         for back in range(1, self.options.list_max_look_back + 1):
             start = max(0, skip - back * limit)
-            records = await self.client.list_page(start, limit)
+            page = await self.client.list_page(start, limit)
             self.report.list_pages += 1
             self.report.list_look_backs += 1
-            found.extend(records)
-            if start == 0 or not prev_tail.isdisjoint(listed_ids(records)):
+            found.append(page)
+            if start == 0 or not prev_tail.isdisjoint(page.ids):
                 return found
         log.warning(
             "asset/list shifted by more than %d assets during the listing (deletions); "
@@ -124,9 +122,9 @@ class FullListing:
         )
         return found
 
-    def take_listed(self: UplynkSync, records: list[Any]) -> None:
-        self.batch.add_assets(records)
-        self.batch.seen.extend(listed_ids(records))
+    def take_listed(self: UplynkSync, page: ListedPage) -> None:
+        self.batch.add_rows(page.rows, page.rejects)
+        self.batch.seen.extend(page.ids)
 
     async def tombstone_unlisted(self: UplynkSync) -> None:
         """Stored live assets the listing did not return: re-check, tombstone if gone."""

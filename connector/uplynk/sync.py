@@ -32,7 +32,7 @@ from connector.uplynk.normalize import (
     normalize_assets,
 )
 from connector.uplynk.state import HOUR_MS, FeedState, SyncOptions, UplynkReport
-from connector.warehouse import Warehouse, WriteTx, sql_file
+from connector.warehouse import Reject, Warehouse, WriteTx, sql_file
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,10 @@ class UplynkBatch(Batch):
         self.clear_seen = False
 
     def add_assets(self, records: list[Any]) -> None:
-        rows, rejects = normalize_assets(records)
+        self.add_rows(*normalize_assets(records))
+
+    def add_rows(self, rows: list[tuple], rejects: list[Reject]) -> None:
+        """Asset rows in ``ASSET_SCHEMA`` order and the records rejected beside them."""
         self.add(ASSETS_STREAM, rows)
         self.add_rejects(ASSETS_STREAM, rejects)
 
