@@ -23,12 +23,23 @@ from typing import Any
 import orjson
 
 
+def deflate(data: bytes) -> bytes:
+    """zlib at level 9, as documented, with a 512-byte window and the smallest hash table.
+
+    Any zlib inflates it. ``zlib.compress`` would allocate and free ~256 KB of state on
+    every request (a fresh mmap in a large process: ~50 us each, 0.5 s of a 1M listing);
+    a ``msg`` is a few hundred bytes, so the small window loses nothing that matters.
+    """
+    deflater = zlib.compressobj(9, zlib.DEFLATED, 9, 1)
+    return deflater.compress(data) + deflater.flush()
+
+
 def encode_msg(params: Mapping[str, Any], *, owner: str, timestamp: int) -> bytes:
     """The ``msg`` value: base64(zlib(JSON of params + _owner + _timestamp))."""
     body = dict(params)
     body["_owner"] = owner
     body["_timestamp"] = int(timestamp)
-    return base64.b64encode(zlib.compress(orjson.dumps(body), 9))
+    return base64.b64encode(deflate(orjson.dumps(body)))
 
 
 def signature(msg: bytes, api_key: str) -> str:

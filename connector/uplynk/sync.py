@@ -46,7 +46,6 @@ CHANGES = TableSpec(
     mode="insert_new",
     counted=False,
 )
-SEEN_TABLE = "meta.uplynk_listing_seen"
 
 
 class UplynkBatch(Batch):
@@ -218,7 +217,7 @@ class UplynkSync(FeedWalk, FullListing):
             tx.run(sql_file(__file__, "clear_listing_seen"))
         if batch.seen:
             seen = pa.table({"asset_id": pa.array(batch.seen, pa.string())})
-            tx.insert_new(SEEN_TABLE, seen, ["asset_id"])
+            tx.run(sql_file(__file__, "add_listing_seen"), inputs={"seen": seen})
 
 
 __all__ = ["FeedState", "SyncOptions", "UplynkReport", "UplynkSync"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
+import zlib
 
 import pytest
 
@@ -15,7 +16,7 @@ from connector.uplynk.normalize import (
     fast_asset_row,
     normalize_assets,
 )
-from connector.uplynk.signing import decode_msg, sign_params
+from connector.uplynk.signing import decode_msg, deflate, sign_params
 
 GOOD = {
     "id": "5915d84829405cb4db1bc3f71c10fc83",
@@ -153,3 +154,12 @@ def test_signature_is_hmac_sha256_of_the_compressed_message():
         "_owner": "ab" * 16,
         "_timestamp": 1700000000,
     }
+
+
+@pytest.mark.parametrize("size", [0, 120, 600, 40_000])
+def test_msg_is_a_level_9_zlib_stream_any_zlib_inflates(size):
+    data = random.Random(size).randbytes(size // 2).hex().encode()
+    stream = deflate(data)
+    assert zlib.decompress(stream) == data
+    assert stream[1] >> 6 == 3  # FLEVEL: the "maximum compression" level the vendor documents
+    assert (stream[0] * 256 + stream[1]) % 31 == 0  # a valid zlib header
