@@ -9,9 +9,11 @@ process) and prints:
 
 * time: the sync's own ``elapsed_s`` (what the floor is compared with) and the process wall;
 * requests per vendor, from the sandbox's ``/_control/stats``;
-* the floor ``sum over vendors of requests x L / concurrency``, where concurrency is the
+* the floor ``max over vendors of requests x L / concurrency``, where concurrency is the
   most requests the connector may keep in flight at that vendor (its configured limit: see
-  ``ALLOWED``), and the ratio ``elapsed_s / floor``;
+  ``ALLOWED``), and the ratio ``elapsed_s / floor``. A source that calls two hosts (IRIS:
+  its API and the media CDN) can keep both busy at once, so the slowest host bounds it
+  (until 2026-11-23 this summed the hosts, which a sync that overlaps them undercuts);
 * the most requests in flight the sandbox saw per vendor, next to the allowed limit.
 
 dlt's ``rest_api`` over the same Uplynk listing at the same latency runs beside it
@@ -78,7 +80,10 @@ def allowed() -> dict[str, dict[str, int]]:
 
 
 def floor_s(requests: dict[str, int], limits: dict[str, int], latency_ms: float) -> float:
-    return sum(n * latency_ms / 1000 / limits.get(v, 1) for v, n in requests.items())
+    """The time no sync can beat: its busiest host's requests, ``limits`` at a time."""
+    return max(
+        (n * latency_ms / 1000 / limits.get(v, 1) for v, n in requests.items()), default=0.0
+    )
 
 
 def source_env(sb, source: str, work: Path) -> dict[str, str]:

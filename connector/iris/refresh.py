@@ -13,21 +13,26 @@ The rules (vendor-docs/iris-source-url-refresh.txt), kept across runs by
 * a refresh whose answer was lost (a transport failure after sending, an unreadable body)
   may have been answered with an expired URL: it is ``gave_up``, never asked again.
 
-Crash safety: each chunk of ``refresh_concurrency`` ids is first recorded in
-``meta.iris_refresh_pending`` (committed), then sent; the outcomes are committed with the
-deletion of those rows. A pending row found when a run starts belongs to a run that died
-between sending and recording: its answer may have been an expired URL, so it becomes a
-``gave_up`` row (:meth:`Refreshes.settle_pending`) rather than risk a second request.
+Crash safety: each refresh is first recorded in ``meta.iris_refresh_pending`` (committed),
+then sent; its outcome is committed with the deletion of its row. A pending row found when a
+run starts belongs to a run that died between sending and recording: its answer may have
+been an expired URL, so it becomes a ``gave_up`` row (:meth:`Refreshes.settle_pending`)
+rather than risk a second request. ``refresh_concurrency`` refreshes are in flight at once;
+the intents of those waiting to go out are committed together (:class:`IntentLog`), so a
+slot that frees up is filled after one commit, not after the whole group's answers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from connector.http import ClientError, HttpError
 from connector.iris import store
+from connector.iris.auth import IrisAuthError
+from connector.iris.concurrent import bounded_map
 from connector.iris.normalize import (
     ASSETS_STREAM,
     NOT_AVAILABLE,
@@ -79,27 +84,44 @@ class Refreshes:
         opts = self.options
         todo = queue[: opts.max_refreshes]
         self.report.refresh_deferred = len(queue) - len(todo)
-        step, run_id = opts.refresh_concurrency, self.report.run_id
-        for start in range(0, len(todo), step):
-            chunk = todo[start : start + step]
-            ids = [f.iris_id for f in chunk]
-            sent_ms = now_ms()
+        run_id = self.report.run_id
+
+        async def commit(ids: list[str], at_ms: int) -> None:
             await self.scaffold.checkpoints.submit(
-                lambda tx, ids=ids, at=sent_ms: store.add_pending(tx, ids, at, run_id),
+                lambda tx: store.add_pending(tx, ids, at_ms, run_id),
                 wait=True,
                 note=f"{len(ids)} refresh intent(s)",
             )
-            results = await asyncio.gather(
-                *(self._refresh_one(f, sent_ms) for f in chunk), return_exceptions=True
-            )
-            self.batch.settled.extend(ids)
-            self.report.refreshes_sent += len(ids)
-            refused = next((r for r in results if isinstance(r, BaseException)), None)
-            if refused is not None:  # bad credentials: a 401 is never processed by IRIS
-                await self.checkpoint(wait=True)
-                raise refused
-            await self.checkpoint()
-        await self.checkpoint(wait=True)
+
+        intents = IntentLog(commit)
+        refused: BaseException | None = None
+        try:
+            async for _, outcome in bounded_map(
+                lambda fields: self._send_refresh(fields, intents),
+                todo,
+                opts.refresh_concurrency,
+                fatal=(IrisAuthError,),  # bad credentials: a 401 is never processed by IRIS
+            ):
+                if isinstance(outcome, BaseException):
+                    refused = refused or outcome
+                await self.maybe_checkpoint()
+        finally:
+            await self.checkpoint(wait=True)
+        if refused is not None:
+            raise refused
+
+    async def _send_refresh(self: IrisSync, fields: AssetFields, intents: IntentLog) -> None:
+        """Record the intent (committed), send the refresh, then count it as settled: its
+        outcome rows and the deletion of its intent go into the same checkpoint."""
+        sent_ms = await intents.record(fields.iris_id)
+        try:
+            await self._refresh_one(fields, sent_ms)
+        except IrisAuthError:
+            self.batch.settled.append(fields.iris_id)  # refused unprocessed: nothing to fear
+            self.report.refreshes_sent += 1
+            raise
+        self.batch.settled.append(fields.iris_id)
+        self.report.refreshes_sent += 1
 
     async def _refresh_one(self: IrisSync, fields: AssetFields, sent_ms: int) -> None:
         """Send one refresh and record its outcome (rows added to the batch)."""
@@ -158,4 +180,41 @@ class Refreshes:
         self.count_outcome(row)
 
 
-__all__ = ["Refreshes"]
+class IntentLog:
+    """Group commit of refresh intents: :meth:`record` returns once the id's pending row is
+    committed; ids that ask while a commit is in flight share the next one."""
+
+    def __init__(self, commit: Callable[[list[str], int], Awaitable[None]]) -> None:
+        self._commit = commit
+        self._waiting: list[tuple[str, asyncio.Future[int]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def record(self, iris_id: str) -> int:
+        """Commit ``iris_id``'s intent; returns the time it was recorded as sent (ms)."""
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiting.append((iris_id, future))
+        if self._flushing is None:
+            self._flushing = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting, []
+                at_ms = now_ms()
+                try:
+                    await self._commit([iris_id for iris_id, _ in group], at_ms)
+                except BaseException as exc:  # each waiter raises it
+                    for _, future in group + self._waiting:
+                        if not future.done():
+                            future.set_exception(exc)
+                    self._waiting = []
+                    return
+                for _, future in group:
+                    if not future.done():
+                        future.set_result(at_ms)
+        finally:
+            self._flushing = None
+
+
+__all__ = ["IntentLog", "Refreshes"]

@@ -85,8 +85,11 @@ class SourceUrls:
             ", ".join(f"{k} {v}" for k, v in chosen.counts.items()),
         )
         queue: list[AssetFields] = []
+        # each look is a data API call, then a probe of another host: twice as many looks
+        # as calls allowed keep both in use (the client holds IRIS calls to its limit, the
+        # prober the CDN hosts to theirs)
         async for iris_id, outcome in bounded_map(
-            self._look, chosen.ids, opts.concurrency, fatal=(IrisAuthError,)
+            self._look, chosen.ids, 2 * opts.concurrency, fatal=(IrisAuthError,)
         ):
             if isinstance(outcome, Look):
                 self._add_look(outcome)

@@ -58,7 +58,7 @@ class SyncOptions:
     probe_concurrency: int = 64
     probe_per_host: int = 16
     max_refreshes: int = 500  # refresh requests per run at most
-    refresh_concurrency: int = 8  # refreshes in flight (each chunk's intents committed first)
+    refresh_concurrency: int = 16  # refreshes in flight (each one's intent committed first)
     checkpoint_rows: int = 2000  # commit every N rows (all tables together)
 
     def __post_init__(self) -> None:
