@@ -59,7 +59,7 @@ class SyncOptions:
     probe_per_host: int = 16
     max_refreshes: int = 500  # refresh requests per run at most
     refresh_concurrency: int = 16  # refreshes in flight (each one's intent committed first)
-    checkpoint_rows: int = 2000  # commit every N rows (all tables together)
+    checkpoint_rows: int = 10_000  # commit every N rows (all tables together)
 
     def __post_init__(self) -> None:
         if self.recommendations < 1 or self.concurrency < 1 or self.refresh_concurrency < 1:
