@@ -215,6 +215,7 @@ def handle_asset(st: IrisState, q: dict[str, str], base: str) -> Response:
     iris_id = q.get("iris_id")
     if not iris_id:
         raise IrisError(400, "iris_id is required")
+    st.note_asset_read(iris_id)
     code = st.catalog.decode(iris_id)
     if code is None:
         return Response(b"", status_code=204)

@@ -119,9 +119,20 @@ class IrisState:
         self.tokens.reset_counts()
         self.experiences_started = 0
         self.behaviors: Counter[str] = Counter()
+        self.asset_reads: Counter[str] = Counter()  # data API reads per iris_id
+        self.watches_before_first_read: int | None = None
 
     def count(self, endpoint: str, status: int) -> None:
         self.responses[(endpoint, status)] += 1
+
+    def note_asset_read(self, iris_id: str) -> None:
+        """A data API read: counted per iris_id, and how many Watch calls had been answered
+        when the first one came (a client that reads only after its Watch walk: all)."""
+        self.asset_reads[iris_id] += 1
+        if self.watches_before_first_read is None:
+            self.watches_before_first_read = sum(
+                c for (e, _), c in self.responses.items() if e == "watch"
+            )
 
     def stats(self) -> dict[str, Any]:
         requests: Counter[str] = Counter()
@@ -146,6 +157,9 @@ class IrisState:
             "behaviors": dict(self.behaviors),
             "gave_up": len(self.catalog.gave_up),
             "refreshed": len(self.catalog.refreshed),
+            "asset_reads_max_per_id": max(self.asset_reads.values(), default=0),
+            "asset_read_ids": len(self.asset_reads),
+            "watches_before_first_read": self.watches_before_first_read,
         }
 
     # -- tokens ------------------------------------------------------------------------

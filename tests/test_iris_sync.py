@@ -78,6 +78,22 @@ def test_first_sync_resolves_every_asset_with_its_recommendations(first_sync):
     assert first_sync["report"].recs_only_not_true == 0
 
 
+def test_new_iris_ids_are_read_during_the_watch_walk_and_each_read_once(first_sync):
+    stats, report = first_sync["stats"], first_sync["report"]
+    watches = stats["requests"]["watch"]
+    echoed = {r["iris_id"] for r in stored(first_sync["warehouse"], "raw.iris_resolutions")} - {
+        None
+    }
+    assert len(echoed) > 10, "too few resolved assets: the test proves nothing"
+    # the first data API read came while Watch calls were still being answered
+    assert stats["watches_before_first_read"] < watches / 2, stats["watches_before_first_read"]
+    # every iris_id the plan reads (new ones: all, in a first run) is read exactly once,
+    # whether during the walk (echoed) or after it (only recommended)
+    assert stats["asset_reads_max_per_id"] == 1
+    assert stats["asset_read_ids"] == report.assets_candidates
+    assert report.assets_selected == {"new": report.assets_candidates, "changed": 0, "rolling": 0}
+
+
 def test_unknown_platform_ids_get_the_default_recommendations_and_no_iris_id(first_sync):
     truth, warehouse = first_sync["truth"], first_sync["warehouse"]
     unknown = {

@@ -4,12 +4,14 @@
 ``(item, result)`` as each finishes (not in order). A failure of one item is yielded as its
 result (the exception), so one bad item does not stop the others; an exception of a type
 in ``fatal`` (bad credentials: nothing else can succeed) stops every worker and is raised.
+``items`` may be an ``asyncio.Queue`` ended by ``None``: work that arrives while another
+walk runs (the iris_ids the Watch walk reveals).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -23,22 +25,37 @@ class _Fatal:
         self.error = error
 
 
+async def _from_queue(source: asyncio.Queue[T | None]) -> AsyncIterator[T]:
+    """One worker's share of a queue ended by None (left in place for the other workers)."""
+    while (item := await source.get()) is not None:
+        yield item
+    source.put_nowait(None)
+
+
+async def _from_iterator(source: Iterator[T]) -> AsyncIterator[T]:
+    for item in source:
+        yield item
+
+
 async def bounded_map(
     fn: Callable[[T], Awaitable[R]],
-    items: Iterable[T],
+    items: Iterable[T] | asyncio.Queue[T | None],
     n: int,
     *,
     fatal: tuple[type[BaseException], ...] = (),
 ) -> AsyncIterator[tuple[T, R | Exception]]:
     """``(item, fn(item) or the Exception it raised)``, at most ``n`` calls at once."""
     n = max(1, int(n))
-    source = iter(items)
+    shared = items if isinstance(items, asyncio.Queue) else iter(items)
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=4 * n)
     done = object()
 
     async def worker() -> None:
+        source = (
+            _from_queue(shared) if isinstance(shared, asyncio.Queue) else _from_iterator(shared)
+        )
         try:
-            for item in source:
+            async for item in source:
                 try:
                     result: Any = await fn(item)
                 except fatal as exc:

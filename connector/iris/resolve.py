@@ -110,6 +110,8 @@ class Resolution:
             at_ms,
         )
         self.batch.add(RESOLUTIONS_STREAM, [row])
+        if iris_id is not None:
+            self.queue_new_iris_id(iris_id, echoed)
         report = self.report
         report.watched += 1
         report.resolved += iris_id is not None

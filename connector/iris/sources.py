@@ -11,13 +11,19 @@ asked, those whose last probe failed, and a rolling share of the rest. For each:
   joins the refresh queue (:mod:`connector.iris.refresh`) unless the ledger bars it;
 * any other URL: probed (:class:`~connector.media.MediaProber`); its state is the probe's.
 
+The policy reads every iris_id never read before, so those are read while the Watch walk
+still runs (:meth:`SourceUrls.resolve_and_look`, fed by each Watch echo), keeping the media
+CDN busy beside IRIS; the plan made after the walk leaves them out.
+
 A record that does not fit is a reject of ``iris_assets`` (the stored row stays); a call
 that fails after the core's retries is a failure of that id, named when the run ends.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -63,6 +69,37 @@ class Look:
 class SourceUrls:
     """The data API half of :class:`~connector.iris.sync.IrisSync`."""
 
+    async def resolve_and_look(self: IrisSync) -> None:
+        """The Watch walk, with the iris_ids it reveals for the first time read beside it."""
+        self.looked_before = {r[0] for r in self.warehouse.query(store.sql("looked_ids"))}
+        self.barred = {r[0] for r in self.warehouse.query(store.sql("barred_ids"))}
+        self.new_iris_ids = asyncio.Queue()
+        watching = asyncio.create_task(self.resolve())
+        looking = asyncio.create_task(self.look(self.new_iris_ids))
+        try:
+            await asyncio.wait({watching, looking}, return_when=asyncio.FIRST_COMPLETED)
+            if not watching.done():  # the looks failed first (credentials): stop
+                looking.result()
+                raise RuntimeError("iris: the data API walk ended before the Watch walk")
+            watching.result()
+            self.new_iris_ids.put_nowait(None)
+            await looking
+        finally:
+            self.new_iris_ids = None
+            for task in (watching, looking):
+                task.cancel()
+            await asyncio.gather(watching, looking, return_exceptions=True)
+
+    def queue_new_iris_id(self: IrisSync, iris_id: str, platform_id: str | None) -> None:
+        """An iris_id a Watch echoed that was never read: read it now, with the echo's
+        platform_id (the spelling the plan would prefer too)."""
+        if self.new_iris_ids is None or iris_id in self.looked_before:
+            return
+        if iris_id not in self.looked_early:
+            self.looked_early.add(iris_id)
+            self.platform_ids[iris_id] = platform_id
+            self.new_iris_ids.put_nowait(iris_id)
+
     async def check_assets(self: IrisSync) -> None:
         opts, report = self.options, self.report
         now = now_ms()
@@ -70,31 +107,40 @@ class SourceUrls:
         rows = self.warehouse.query(store.sql("asset_candidates"), {"horizon_ms": horizon})
         self.platform_ids = {r[0]: r[1] for r in rows}
         self.barred = {r[0] for r in self.warehouse.query(store.sql("barred_ids"))}
+        early = self.looked_early
         chosen = plan(
-            ((r[0], r[2], r[3]) for r in rows),
+            ((r[0], r[2], r[3]) for r in rows if r[0] not in early),
             now,
             opts.assets_policy,
             everything=opts.full_refresh,
         )
         report.assets_candidates = len(rows)
         report.assets_selected = dict(chosen.counts)
+        if early:  # new ones, read beside the Watch walk
+            report.assets_selected["new"] = report.assets_selected.get("new", 0) + len(early)
         log.info(
-            "iris data API: %d of %d iris_ids (%s)",
+            "iris data API: %d of %d iris_ids (%s; %d new ones read during the Watch walk)",
             len(chosen),
             len(rows),
             ", ".join(f"{k} {v}" for k, v in chosen.counts.items()),
+            len(early),
         )
-        queue: list[AssetFields] = []
-        # each look is a data API call, then a probe of another host: twice as many looks
-        # as calls allowed keep both in use (the client holds IRIS calls to its limit, the
-        # prober the CDN hosts to theirs)
+        await self.look(chosen.ids)
+        await self.checkpoint(wait=True)
+        await self.refresh_expired(self.refresh_queue)
+
+    async def look(self: IrisSync, iris_ids: Iterable[str] | asyncio.Queue[str | None]) -> None:
+        """Read each iris_id's record (and probe its URL); expired ones join the refresh
+        queue. Each look is a data API call, then a probe of another host: twice as many
+        looks as calls allowed keep both in use (the client holds IRIS calls to its limit,
+        the prober the CDN hosts to theirs)."""
         async for iris_id, outcome in bounded_map(
-            self._look, chosen.ids, 2 * opts.concurrency, fatal=(IrisAuthError,)
+            self._look, iris_ids, 2 * self.options.concurrency, fatal=(IrisAuthError,)
         ):
             if isinstance(outcome, Look):
                 self._add_look(outcome)
                 if outcome.expired is not None:
-                    queue.append(outcome.expired)
+                    self.refresh_queue.append(outcome.expired)
             elif isinstance(outcome, IrisApiError | ResponseParseError):
                 payload = {"iris_id": iris_id}
                 self.batch.reject(ASSETS_STREAM, iris_id, f"video_assets: {outcome}", payload)
@@ -103,8 +149,6 @@ class SourceUrls:
             else:
                 raise outcome
             await self.maybe_checkpoint()
-        await self.checkpoint(wait=True)
-        await self.refresh_expired(queue)
 
     def _add_look(self: IrisSync, look: Look) -> None:
         if look.reject is not None:

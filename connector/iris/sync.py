@@ -1,6 +1,7 @@
 """One IRIS sync: refresh intents a dead run left are settled, then the Watch walk
-(:mod:`.resolve`), then the data API walk with its probes (:mod:`.sources`) and the
-refreshes of expired URLs (:mod:`.refresh`). State and invariants: :mod:`.state`.
+(:mod:`.resolve`) with the iris_ids it reveals for the first time read beside it, then the
+rest of the data API walk with its probes (:mod:`.sources`) and the refreshes of expired
+URLs (:mod:`.refresh`). State and invariants: :mod:`.state`.
 
 Rows of every table are committed together by the kit's checkpointer every
 ``checkpoint_rows`` rows; a failing call (one asset, one iris_id) does not stop the others,
@@ -9,12 +10,13 @@ and the run fails at the end naming them (:class:`IrisSyncError`).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from connector.http import HttpError, RetryExhaustedError
 from connector.iris import store
 from connector.iris.client import IrisClient
-from connector.iris.normalize import ASSET_SCHEMA
+from connector.iris.normalize import ASSET_SCHEMA, AssetFields
 from connector.iris.refresh import Refreshes
 from connector.iris.resolve import Resolution
 from connector.iris.sources import SourceUrls
@@ -71,6 +73,10 @@ class IrisSync(Resolution, SourceUrls, Refreshes):
         self.prober: MediaProber = prober  # type: ignore[assignment]  # set in run()
         self.platform_ids: dict[str, str | None] = {}
         self.barred: set[str] = set()
+        self.looked_before: set[str] = set()
+        self.looked_early: set[str] = set()  # read during the Watch walk (new iris_ids)
+        self.new_iris_ids: asyncio.Queue[str | None] | None = None  # while the walk runs
+        self.refresh_queue: list[AssetFields] = []  # expired URLs a refresh may renew
         self.scaffold = SyncRun(
             STREAM,
             warehouse,
@@ -103,7 +109,9 @@ class IrisSync(Resolution, SourceUrls, Refreshes):
     async def _walk(self) -> None:
         self.scaffold.load_state()
         await self.settle_pending()
-        if self.options.resolve:
+        if self.options.resolve and self.options.check_assets:
+            await self.resolve_and_look()
+        elif self.options.resolve:
             await self.resolve()
         if self.options.check_assets:
             await self.check_assets()
