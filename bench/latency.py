@@ -81,9 +81,7 @@ def allowed() -> dict[str, dict[str, int]]:
 
 def floor_s(requests: dict[str, int], limits: dict[str, int], latency_ms: float) -> float:
     """The time no sync can beat: its busiest host's requests, ``limits`` at a time."""
-    return max(
-        (n * latency_ms / 1000 / limits.get(v, 1) for v, n in requests.items()), default=0.0
-    )
+    return max((n * latency_ms / 1000 / limits.get(v, 1) for v, n in requests.items()), default=0.0)
 
 
 def source_env(sb, source: str, work: Path) -> dict[str, str]:
