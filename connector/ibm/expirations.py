@@ -27,6 +27,7 @@ from connector.ibm.client import Expiration
 from connector.ibm.normalize import EXPIRATIONS_STREAM, expiration_row
 from connector.ibm.policy import plan_refresh
 from connector.kit import Batch
+from connector.kit.beside import walk_beside
 from connector.kit.progress import expect_more
 from connector.warehouse import WriteTx
 
@@ -45,22 +46,11 @@ class ExpirationChecks:
         self.known_expirations = {
             r[0] for r in self.warehouse.query("SELECT video_id FROM raw.ibm_expirations")
         }
-        self.new_videos = asyncio.Queue()
-        listing = asyncio.create_task(self.list_channels(now))
-        checking = asyncio.create_task(self.check_new_videos(now))
+        self.new_videos = queue = asyncio.Queue()
         try:
-            await asyncio.wait({listing, checking}, return_when=asyncio.FIRST_COMPLETED)
-            if not listing.done():  # the checks failed first (credentials, retries): stop
-                checking.result()
-                raise RuntimeError("ibm: the expiration checks ended before the listing")
-            listing.result()
-            self.new_videos.put_nowait(None)
-            await checking
+            await walk_beside(self.list_channels(now), self.check_new_videos(now), queue, "ibm")
         finally:
             self.new_videos = None
-            for task in (listing, checking):
-                task.cancel()
-            await asyncio.gather(listing, checking, return_exceptions=True)
         await self.check_expirations(now)
 
     def queue_new_videos(self: IbmSync, video_ids: Sequence[str]) -> None:

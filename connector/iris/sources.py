@@ -42,6 +42,7 @@ from connector.iris.normalize import (
     unknown_asset_row,
 )
 from connector.iris.policy import plan
+from connector.kit.beside import walk_beside
 from connector.media.checks import CHECKS_STREAM, check_row
 from connector.media.probe import ProbeResult
 from connector.media.urls import strip_token, url_expiry_ms
@@ -73,22 +74,11 @@ class SourceUrls:
         """The Watch walk, with the iris_ids it reveals for the first time read beside it."""
         self.looked_before = {r[0] for r in self.warehouse.query(store.sql("looked_ids"))}
         self.barred = {r[0] for r in self.warehouse.query(store.sql("barred_ids"))}
-        self.new_iris_ids = asyncio.Queue()
-        watching = asyncio.create_task(self.resolve())
-        looking = asyncio.create_task(self.look(self.new_iris_ids))
+        self.new_iris_ids = queue = asyncio.Queue()
         try:
-            await asyncio.wait({watching, looking}, return_when=asyncio.FIRST_COMPLETED)
-            if not watching.done():  # the looks failed first (credentials): stop
-                looking.result()
-                raise RuntimeError("iris: the data API walk ended before the Watch walk")
-            watching.result()
-            self.new_iris_ids.put_nowait(None)
-            await looking
+            await walk_beside(self.resolve(), self.look(queue), queue, "iris")
         finally:
             self.new_iris_ids = None
-            for task in (watching, looking):
-                task.cancel()
-            await asyncio.gather(watching, looking, return_exceptions=True)
 
     def queue_new_iris_id(self: IrisSync, iris_id: str, platform_id: str | None) -> None:
         """An iris_id a Watch echoed that was never read: read it now, with the echo's

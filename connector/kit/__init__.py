@@ -5,10 +5,12 @@ logic (client, normalize, and the walk that decides what to fetch).
 * :class:`Checkpointer` - ordered background commits of rows + state in one transaction;
 * :class:`Batch`, :class:`TableSpec`, :func:`write_batch` - rows and rejects per checkpoint;
 * :class:`SyncReport` - the common report fields;
-* :func:`describe_failure` - the one-screen failure text for people.
+* :func:`describe_failure` - the one-screen failure text for people;
+* :func:`walk_beside` - a second walk fed by the first through a queue, run beside it.
 """
 
 from connector.kit.batch import Batch, RowBuffer, TableSpec, write_batch
+from connector.kit.beside import walk_beside
 from connector.kit.checkpoint import Checkpointer
 from connector.kit.failure import describe_failure
 from connector.kit.report import SyncReport
@@ -22,5 +24,6 @@ __all__ = [
     "SyncRun",
     "TableSpec",
     "describe_failure",
+    "walk_beside",
     "write_batch",
 ]
