@@ -79,9 +79,14 @@ def test_wrong_api_key_is_rejected_with_a_clear_error(fresh_sandbox):
 
 def test_first_sync_equals_the_sandbox_catalog(fresh_sandbox, tmp_path):
     wh = new_warehouse(tmp_path)
+    fresh_sandbox.reset_stats()
     report = run_uplynk(fresh_sandbox, wh)
     assert report.reconciled == "first_run"
     truth = assert_matches_sandbox(fresh_sandbox, wh)
+    # the listing stores every state: the walk before it fetched none with asset/get
+    assert report.changes > 0 and report.assets_fetched == 0
+    gets = [r for r in fresh_sandbox.stats()["requests"] if r["path"].endswith("/asset/get")]
+    assert gets == []
     assert len(truth.live) > 1000 and report.inserted >= len(truth.live)
     # the changes table holds exactly what the feed served from the run's first page on
     changes = stored_changes(wh)

@@ -63,8 +63,10 @@ def is_burst(page: ChangesPage, cursor: int, fresh: list[Change], min_changes: i
 class FeedWalk:
     """The change-feed half of :class:`~connector.uplynk.sync.UplynkSync`."""
 
-    async def walk_feed(self: UplynkSync, start_ms: int) -> FeedEnd:
-        """Apply the feed from ``start_ms`` to its head (or to a burst)."""
+    async def walk_feed(self: UplynkSync, start_ms: int, *, fetch_states: bool = True) -> FeedEnd:
+        """Apply the feed from ``start_ms`` to its head (or to a burst). Without
+        ``fetch_states`` (a full listing that stores every live state follows), changes whose
+        state the page does not carry are recorded but not fetched with ``asset/get``."""
         opts = self.options
         cursor = start_ms
         state = self.state
@@ -77,7 +79,7 @@ class FeedWalk:
             fresh = list(dict.fromkeys(c for c in page.changes if c.key not in boundary))
             self.reject_malformed(page)
             if fresh:
-                await self.apply_changes(page, fresh)
+                await self.apply_changes(page, fresh, fetch_states)
             if is_burst(page, cursor, fresh, opts.burst_min_changes):
                 self.report.bursts += 1
                 log.warning(
@@ -99,7 +101,9 @@ class FeedWalk:
                 return FeedEnd(cursor)
             await self.checkpoint()
 
-    async def apply_changes(self: UplynkSync, page: ChangesPage, fresh: list[Change]) -> None:
+    async def apply_changes(
+        self: UplynkSync, page: ChangesPage, fresh: list[Change], fetch_states: bool = True
+    ) -> None:
         batch = self.batch
         batch.add_changes([(c.ts_ms, c.action, c.asset_id) for c in fresh])
         self.report.changes += len(fresh)
@@ -121,7 +125,7 @@ class FeedWalk:
             if change.action == "delete":
                 self.report.deleted += 1
         batch.add_assets(records)
-        if missing:
+        if missing and fetch_states:
             fetched = await self.client.get_assets(missing)
             self.report.assets_fetched += len(fetched)
             batch.add_assets(fetched)

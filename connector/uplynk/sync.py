@@ -142,7 +142,12 @@ class UplynkSync(FeedWalk, FullListing):
         self.state = FeedState.from_dict(self.scaffold.load_state())
         before = self.state.cursor_ms
         start = before if before is not None else now_ms() - opts.first_run_lookback_ms
-        end = await self.walk_feed(start)
+        # A new full listing after this walk (first run, full refresh) stores every live
+        # state: the walk records changes and tombstones, and fetches no state with
+        # asset/get (one round trip per page less; changes during the listing are fetched
+        # by the walk after it). A listing resumed from a crash is not new: it skips pages.
+        listing_follows = self.state.listing is None and (before is None or opts.full_refresh)
+        end = await self.walk_feed(start, fetch_states=not listing_follows)
         reason = self._listing_reason(before, end)
         for _ in range(opts.max_bursts_per_run):
             if reason is not None and self.state.listing is None:
