@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -37,3 +38,26 @@ def ndjson(rows: Iterable[Any], batch: int = 2000) -> StreamingResponse:
             yield b"\n".join(buf) + b"\n"
 
     return StreamingResponse(gen(), media_type="application/x-ndjson")
+
+
+class _Counted(Protocol):
+    def stats(self) -> dict[str, Any]: ...
+    def reset_stats(self) -> None: ...
+
+
+def stats_routes(counted: Callable[[], _Counted]) -> list[Route]:
+    """``GET /stats`` and ``POST /stats/reset`` (answering the zeroed stats) of the vendor
+    state ``counted()`` returns (looked up per request: a world reset replaces it)."""
+
+    async def stats(request: Request) -> Response:
+        return ok(counted().stats())
+
+    async def stats_reset(request: Request) -> Response:
+        st = counted()
+        st.reset_stats()
+        return ok(st.stats())
+
+    return [
+        Route("/stats", stats, methods=["GET"]),
+        Route("/stats/reset", stats_reset, methods=["POST"]),
+    ]

@@ -26,7 +26,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .control_io import json_body as _json_body
-from .control_io import ndjson
+from .control_io import ndjson, stats_routes
 from .control_io import ok as _ok
 from .ibm_state import ibm_state
 
@@ -51,14 +51,6 @@ def control_routes(state: SandboxState) -> list[Route]:
             return _ok(ibm_state(state).tokens.revoke(await _json_body(request)))
         except ValueError as exc:
             return _ok({"detail": str(exc)}, 400)
-
-    async def stats(request: Request) -> Response:
-        return _ok(ibm_state(state).stats())
-
-    async def stats_reset(request: Request) -> Response:
-        st = ibm_state(state)
-        st.reset_stats()
-        return _ok(st.stats())
 
     async def tokens(request: Request) -> Response:
         return _ok({"tokens": list(ibm_state(state).tokens.log)})
@@ -102,8 +94,7 @@ def control_routes(state: SandboxState) -> list[Route]:
     return [
         Route("/config", config, methods=["GET", "POST"]),
         Route("/revoke", revoke, methods=["POST"]),
-        Route("/stats", stats, methods=["GET"]),
-        Route("/stats/reset", stats_reset, methods=["POST"]),
+        *stats_routes(lambda: ibm_state(state)),
         Route("/videos", videos, methods=["GET"]),
         Route("/tokens", tokens, methods=["GET"]),
         Route("/listings", listings, methods=["GET", "DELETE"]),

@@ -18,12 +18,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .control_io import ndjson
+from .control_io import json_body, ndjson, stats_routes
 from .control_io import ok as _ok
 from .iris_state import iris_state
 from .media_state import media_state, uplynk_path
@@ -60,21 +59,12 @@ def control_routes(state: SandboxState) -> list[Route]:
         base = f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
         return ndjson(expected_rows(state, base))
 
-    async def stats(request: Request) -> Response:
-        return _ok(media_state(state).stats())
-
-    async def stats_reset(request: Request) -> Response:
-        ms = media_state(state)
-        ms.reset_stats()
-        return _ok(ms.stats())
-
     async def config(request: Request) -> Response:
         ms = media_state(state)
         if request.method == "POST":
             try:
-                raw = await request.body()
-                b = orjson.loads(raw) if raw.strip() else {}
-                if not isinstance(b, dict) or set(b) - {"head_405_share"}:
+                b = await json_body(request)
+                if set(b) - {"head_405_share"}:
                     raise ValueError('body: {"head_405_share": 0..1}')
                 v = b.get("head_405_share", ms.head_405_share)
                 if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1:
@@ -86,7 +76,6 @@ def control_routes(state: SandboxState) -> list[Route]:
 
     return [
         Route("/expected", expected, methods=["GET"]),
-        Route("/stats", stats, methods=["GET"]),
-        Route("/stats/reset", stats_reset, methods=["POST"]),
+        *stats_routes(lambda: media_state(state)),
         Route("/config", config, methods=["GET", "POST"]),
     ]

@@ -18,6 +18,17 @@ class VendorControls:
     def _ndjson(self, path: str) -> Iterator[dict[str, Any]]:
         raise NotImplementedError
 
+    def _config(self, vendor: str, knobs: dict[str, Any]) -> dict[str, Any]:
+        """Set ``vendor``'s knobs; none given: its current config."""
+        if not knobs:
+            return self._call("GET", f"/{vendor}/config")
+        return self._call("POST", f"/{vendor}/config", knobs)
+
+    def _revoke(self, vendor: str, after_requests: int | None) -> dict[str, Any]:
+        """Revoke ``vendor``'s live tokens now, or after ``after_requests`` more requests."""
+        body = {} if after_requests is None else {"after_requests": after_requests}
+        return self._call("POST", f"/{vendor}/revoke", body)
+
     # Uplynk helpers (see sandbox/uplynk_control.py; knobs go through reset() / config():
     # uplynk_clock_offset_s, cap_changes_per_ms, get_unknown, create_action, numbers_as_strings)
     def uplynk_burst(self, deletes: int = 0, updates: int = 0) -> dict[str, Any]:
@@ -44,14 +55,11 @@ class VendorControls:
         ("endpoint" | "client"), ``p_503``, ``put_body`` ("empty" | "json"),
         ``listing_order`` ("recent" | "oldest"), ``listing_churn`` ({every_requests, uploads,
         deletes, delete_from} or None); no arguments: the current config."""
-        if not knobs:
-            return self._call("GET", "/ibm/config")
-        return self._call("POST", "/ibm/config", knobs)
+        return self._config("ibm", knobs)
 
     def ibm_revoke(self, after_requests: int | None = None) -> dict[str, Any]:
         """Revoke every live IBM token now, or after ``after_requests`` more API requests."""
-        body = {} if after_requests is None else {"after_requests": after_requests}
-        return self._call("POST", "/ibm/revoke", body)
+        return self._revoke("ibm", after_requests)
 
     def ibm_stats(self) -> dict[str, Any]:
         """Requests and 429s per endpoint, tokens issued / revoked, PUTs."""
@@ -111,14 +119,11 @@ class VendorControls:
         ``id_style`` ("uuid" | "int"), ``list_cap``, ``download_shape`` ("top" | "data" |
         "mixed"), ``video_bytes``, ``cdn_drop_after_bytes``, ``cdn_drop_times``,
         ``cdn_rate_bytes_s``; no arguments: the current config."""
-        if not knobs:
-            return self._call("GET", "/valt/config")
-        return self._call("POST", "/valt/config", knobs)
+        return self._config("valt", knobs)
 
     def valt_revoke(self, after_requests: int | None = None) -> dict[str, Any]:
         """Revoke every VALT access token now, or after ``after_requests`` more API requests."""
-        body = {} if after_requests is None else {"after_requests": after_requests}
-        return self._call("POST", "/valt/revoke", body)
+        return self._revoke("valt", after_requests)
 
     def valt_churn(self, **counts: Any) -> dict[str, list[Any]]:
         """``creates``, ``renames``, ``retention_changes``, ``deletes`` (counts), optionally
@@ -151,14 +156,11 @@ class VendorControls:
         """Set IRIS knobs (sandbox/iris_state.py): ``token_ttl_s``, ``refresh_error_p``,
         ``slow_s`` (the media CDN's slow URLs), ``url_ttl_s``, ``number_max``; no arguments:
         the current config (with ``anchor_s``, where source URL expiries are anchored)."""
-        if not knobs:
-            return self._call("GET", "/iris/config")
-        return self._call("POST", "/iris/config", knobs)
+        return self._config("iris", knobs)
 
     def iris_revoke(self, after_requests: int | None = None) -> dict[str, Any]:
         """Revoke every IRIS access token now, or after ``after_requests`` more API calls."""
-        body = {} if after_requests is None else {"after_requests": after_requests}
-        return self._call("POST", "/iris/revoke", body)
+        return self._revoke("iris", after_requests)
 
     def iris_stats(self) -> dict[str, Any]:
         """Responses per endpoint, ``recs_only_violations``, ``refresh_violations``,
@@ -196,6 +198,4 @@ class VendorControls:
 
     def media_config(self, **knobs: Any) -> dict[str, Any]:
         """``head_405_share``: the share of CDN URLs answering HEAD with 405."""
-        if not knobs:
-            return self._call("GET", "/media/config")
-        return self._call("POST", "/media/config", knobs)
+        return self._config("media", knobs)

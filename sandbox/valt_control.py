@@ -35,7 +35,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .control_io import json_body as _json_body
-from .control_io import ndjson
+from .control_io import ndjson, stats_routes
 from .control_io import ok as _ok
 from .valt_state import ValtState, valt_state
 
@@ -116,14 +116,6 @@ def control_routes(state: SandboxState) -> list[Route]:
 
         return ndjson(expected_rows(st, with_sha, ids))
 
-    async def stats(request: Request) -> Response:
-        return _ok(valt_state(state).stats())
-
-    async def stats_reset(request: Request) -> Response:
-        st = valt_state(state)
-        st.reset_stats()
-        return _ok(st.stats())
-
     async def tokens(request: Request) -> Response:
         st = valt_state(state)
         return _ok({"tokens": list(st.tokens.log), "url_tokens": list(st.url_log)})
@@ -133,7 +125,6 @@ def control_routes(state: SandboxState) -> list[Route]:
         Route("/revoke", revoke, methods=["POST"]),
         Route("/churn", churn, methods=["POST"]),
         Route("/expected", expected, methods=["GET"]),
-        Route("/stats", stats, methods=["GET"]),
-        Route("/stats/reset", stats_reset, methods=["POST"]),
+        *stats_routes(lambda: valt_state(state)),
         Route("/tokens", tokens, methods=["GET"]),
     ]

@@ -43,7 +43,6 @@ class RetryingBase:
     _sleep: Callable[[float], Awaitable[None]]
     _clock: Callable[[], float]
     _client: httpx.AsyncClient
-    _reauthenticate: Callable[[], Awaitable[None]] | None
     _reauth: SharedReauth | None
 
     def _retrying(self) -> AsyncRetrying:

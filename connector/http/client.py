@@ -116,7 +116,6 @@ class AsyncHttpClient(RetryingBase):
         if reauthenticate is not None and not isinstance(reauthenticate, SharedReauth):
             reauthenticate = SharedReauth(reauthenticate)
         self._reauth = reauthenticate
-        self._reauthenticate = None if reauthenticate is None else reauthenticate.renew
         self._sleep = sleep
         self._clock = clock
         self._sem = asyncio.Semaphore(max_connections)
@@ -227,7 +226,7 @@ class AsyncHttpClient(RetryingBase):
         body = raw if decoded else _decoded_or_raw(resp, raw)
         reason = resp.reason_phrase or ""
         if status == 401:
-            if self._reauthenticate is None or ctx.reauths >= self.retry.max_reauths:
+            if self._reauth is None or ctx.reauths >= self.retry.max_reauths:
                 raise self._err(
                     AuthenticationError,
                     f"{self.vendor} {ctx.method} {url} -> 401 {reason}"

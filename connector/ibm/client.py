@@ -20,7 +20,7 @@ video's state, not an error: those statuses are accepted and returned as a check
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -45,6 +45,7 @@ from connector.ibm.paging import (
     listing_videos,
 )
 from connector.ibm.token import BearerAuth, IbmAuthError, TokenProvider
+from connector.kit.beside import worker_items
 from connector.records import epoch_ms
 
 PAGESIZE_MAX = 50
@@ -332,13 +333,13 @@ class IbmClient:
         ``(video_id, error)``; any other failure (retries exhausted, auth) stops everything
         and is raised."""
         n = max(1, int(concurrency or self.concurrency))
-        next_id = _next_id(video_ids)
+        ids = worker_items(video_ids)
         queue: asyncio.Queue = asyncio.Queue(maxsize=4 * n)
         done = object()
 
         async def worker() -> None:
             try:
-                while (vid := await next_id()) is not None:
+                async for vid in ids():
                     try:
                         item: Any = await self.get_expiration(vid)
                     except ValueError as exc:
@@ -364,27 +365,6 @@ class IbmClient:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def _next_id(source: Iterable[str] | asyncio.Queue) -> Callable[[], Awaitable[str | None]]:
-    """The next id of ``source``, None at its end. From a queue: the next id a producer put
-    there, None once it put its end marker (None, left in the queue for the other workers)."""
-    if isinstance(source, asyncio.Queue):
-        queue = source
-
-        async def from_queue() -> str | None:
-            vid = await queue.get()
-            if vid is None:
-                queue.put_nowait(None)
-            return vid
-
-        return from_queue
-    ids = iter(source)
-
-    async def from_iterable() -> str | None:
-        return next(ids, None)
-
-    return from_iterable
 
 
 __all__ = [

@@ -11,8 +11,10 @@ walk runs (the iris_ids the Watch walk reveals).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, TypeVar
+
+from connector.kit.beside import worker_items
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -25,18 +27,6 @@ class _Fatal:
         self.error = error
 
 
-async def _from_queue(source: asyncio.Queue[T | None]) -> AsyncIterator[T]:
-    """One worker's share of a queue ended by None (left in place for the other workers)."""
-    while (item := await source.get()) is not None:
-        yield item
-    source.put_nowait(None)
-
-
-async def _from_iterator(source: Iterator[T]) -> AsyncIterator[T]:
-    for item in source:
-        yield item
-
-
 async def bounded_map(
     fn: Callable[[T], Awaitable[R]],
     items: Iterable[T] | asyncio.Queue[T | None],
@@ -46,16 +36,13 @@ async def bounded_map(
 ) -> AsyncIterator[tuple[T, R | Exception]]:
     """``(item, fn(item) or the Exception it raised)``, at most ``n`` calls at once."""
     n = max(1, int(n))
-    shared = items if isinstance(items, asyncio.Queue) else iter(items)
+    source = worker_items(items)
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=4 * n)
     done = object()
 
     async def worker() -> None:
-        source = (
-            _from_queue(shared) if isinstance(shared, asyncio.Queue) else _from_iterator(shared)
-        )
         try:
-            async for item in source:
+            async for item in source():
                 try:
                     result: Any = await fn(item)
                 except fatal as exc:

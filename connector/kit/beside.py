@@ -5,13 +5,16 @@ the listing goes on; IRIS reads the iris_ids its Watch walk reveals while the wa
 Both are :func:`walk_beside`: the leading walk puts work on ``queue``; the follower takes
 it until the ``None`` put there once the leading walk has finished. Either one's error
 stops both and is raised; a follower that ends before the leading walk is an error too.
+A follower with several workers shares the queue through :func:`worker_items`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 async def walk_beside(
@@ -35,4 +38,28 @@ async def walk_beside(
         await asyncio.gather(leading, following, return_exceptions=True)
 
 
-__all__ = ["walk_beside"]
+def worker_items(
+    items: Iterable[T] | asyncio.Queue[T | None],
+) -> Callable[[], AsyncIterator[T]]:
+    """One source of work for several workers: each calls the result once and iterates
+    it. From a queue: what a leading walk puts there until its ``None`` (left in the queue
+    for the other workers); from an iterable: its items, each to one worker."""
+    if isinstance(items, asyncio.Queue):
+        queue = items
+
+        async def from_queue() -> AsyncIterator[T]:
+            while (item := await queue.get()) is not None:
+                yield item
+            queue.put_nowait(None)
+
+        return from_queue
+    shared = iter(items)
+
+    async def from_iterator() -> AsyncIterator[T]:
+        for item in shared:
+            yield item
+
+    return from_iterator
+
+
+__all__ = ["walk_beside", "worker_items"]
