@@ -59,7 +59,16 @@ KNOBS = (
 class Window:
     """One fixed-window budget (real Unix time)."""
 
-    __slots__ = ("limit", "window_s", "index", "count", "served_429", "requests")
+    __slots__ = (
+        "limit",
+        "window_s",
+        "index",
+        "count",
+        "served_429",
+        "requests",
+        "busiest",
+        "windows",
+    )
 
     def __init__(self, limit: int, window_s: float) -> None:
         self.limit = int(limit)
@@ -68,6 +77,8 @@ class Window:
         self.count = 0
         self.served_429 = 0
         self.requests = 0
+        self.busiest = 0  # most requests served (not 429) in one window
+        self.windows = 0  # windows in which it served at least one request
 
     def hit(self, now: float) -> tuple[bool, list[tuple[bytes, bytes]]]:
         """Spend one request; (allowed, the X-RateLimit-* headers of this budget)."""
@@ -79,6 +90,10 @@ class Window:
         ok = self.count < self.limit
         if ok:
             self.count += 1
+            if self.count == 1:
+                self.windows += 1
+            if self.count > self.busiest:
+                self.busiest = self.count
         else:
             self.served_429 += 1
         reset = (idx + 1) * self.window_s
@@ -143,6 +158,14 @@ class RateBudgets:
     def public(self) -> dict[str, dict[str, Any]]:
         return {n: {"limit": s[0], "window_s": s[1]} for n, s in self.specs.items()}
 
+    def busiest(self) -> dict[str, int]:
+        """Per endpoint budget: the most requests it served in one window."""
+        return {ep: w.busiest for ep, w in self.windows.items()}
+
+    def windows_used(self) -> dict[str, int]:
+        """Per endpoint budget: the windows in which it served requests."""
+        return {ep: w.windows for ep, w in self.windows.items()}
+
     def per_client(self) -> dict[str, dict[str, int]]:
         return {
             a: {"requests": w.requests, "responses_429": w.served_429}
@@ -153,8 +176,8 @@ class RateBudgets:
         for counts in (self.requests, self.served_429):
             for k in counts:
                 counts[k] = 0
-        for w in self.clients.values():
-            w.requests = w.served_429 = 0
+        for w in (*self.clients.values(), *self.windows.values()):
+            w.requests = w.served_429 = w.busiest = w.windows = 0
 
 
 class IbmState:
@@ -185,6 +208,8 @@ class IbmState:
             "requests": dict(self.limits.requests),
             "responses_429": dict(self.limits.served_429),
             "ratelimit_scope": self.limits.scope,
+            "busiest_window": self.limits.busiest(),
+            "windows_used": self.limits.windows_used(),
             "clients": self.limits.per_client(),
             "responses": [
                 {"endpoint": e, "status": s, "count": c}

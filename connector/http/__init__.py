@@ -5,6 +5,7 @@ Redaction rules live in ``connector.secrets`` (shared with the warehouse); ``Red
 face."""
 
 from ._retrying import SharedReauth
+from .budgets import FamilyLimiter, HostBudgets
 from .client import ApiResponse, AsyncHttpClient
 from .errors import (
     AuthenticationError,
@@ -16,7 +17,7 @@ from .errors import (
     TransportFailure,
 )
 from .metrics import RequestMetrics
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, RequestLimiter
 from .redact import (
     SENSITIVE_PARAMS,
     RedactingFilter,
@@ -34,8 +35,11 @@ __all__ = [
     "AuthenticationError",
     "BadResponseError",
     "ClientError",
+    "FamilyLimiter",
+    "HostBudgets",
     "HttpError",
     "RateLimiter",
+    "RequestLimiter",
     "RedactingFilter",
     "Redactor",
     "RequestMetrics",

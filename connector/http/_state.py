@@ -10,7 +10,7 @@ import httpx
 import orjson
 
 from .errors import HttpError
-from .ratelimit import RateLimiter
+from .ratelimit import RequestLimiter
 
 # A form/query mapping, or a zero-argument callable returning one, called per attempt.
 Fields = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
@@ -109,7 +109,7 @@ class RequestState:
         parse: Callable[[bytes], Any] | None,
         allow_empty: bool,
         start: float,
-        limiter: RateLimiter | None,
+        limiter: RequestLimiter | None,
     ) -> None:
         self.method = method
         self.url = url

@@ -56,7 +56,7 @@ from .errors import (
     ResponseParseError,
 )
 from .metrics import RequestMetrics
-from .ratelimit import RateLimiter
+from .ratelimit import RequestLimiter
 from .redact import Redactor, default_redactor, install_log_redaction
 from .retry import RetryPolicy
 
@@ -85,6 +85,9 @@ class AsyncHttpClient(RetryingBase):
 
     Relative ``url``s are joined to ``base_url`` (its path is kept: ``base/uplynk`` +
     ``/api2/x`` -> ``base/uplynk/api2/x``); absolute URLs are used as they are.
+    ``max_connections`` caps the requests in flight and the pooled connections; ``slots``
+    (a semaphore) replaces the in-flight cap with one shared by several clients of the
+    same host, so that together they keep at most its size in flight.
     ``sleep``/``clock`` are injectable for tests (``clock`` is monotonic seconds).
     Creating a client calls ``install_log_redaction`` (idempotent).
     """
@@ -96,12 +99,13 @@ class AsyncHttpClient(RetryingBase):
         vendor: str,
         timeout: float | httpx.Timeout = 30.0,
         retry: RetryPolicy | None = None,
-        rate_limiter: RateLimiter | None = None,
+        rate_limiter: RequestLimiter | None = None,
         redactor: Redactor | None = None,
         metrics: RequestMetrics | None = None,
         auth: httpx.Auth | None = None,
         reauthenticate: Callable[[], Awaitable[None]] | SharedReauth | None = None,
         max_connections: int = 20,
+        slots: asyncio.Semaphore | None = None,
         fast_transport: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
@@ -118,7 +122,7 @@ class AsyncHttpClient(RetryingBase):
         self._reauth = reauthenticate
         self._sleep = sleep
         self._clock = clock
-        self._sem = asyncio.Semaphore(max_connections)
+        self._sem = slots if slots is not None else asyncio.Semaphore(max_connections)
         limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
@@ -165,7 +169,7 @@ class AsyncHttpClient(RetryingBase):
         parse: Callable[[bytes], Any] | None = orjson.loads,
         allow_empty: bool = False,
         timeout: float | httpx.Timeout | None = None,
-        rate_limiter: RateLimiter | None = None,
+        rate_limiter: RequestLimiter | None = None,
     ) -> ApiResponse:
         """Send one logical request (with retries) and return the parsed response.
 

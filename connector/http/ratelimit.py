@@ -36,10 +36,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Protocol
 
 from ._headers import get_header, parse_float, parse_reset
 
 _EPS = 1e-3
+
+
+class RequestLimiter(Protocol):
+    """What ``AsyncHttpClient`` asks of a limiter: a :class:`RateLimiter`, or one
+    endpoint family's view of a host's budgets (``connector.http.budgets``)."""
+
+    async def acquire(self) -> float: ...
+    def release(self) -> None: ...
+    def observe(self, headers: Mapping[str, str] | None) -> None: ...
+    def pause_for(self, seconds: float) -> None: ...
 
 
 class RateLimiter:
@@ -150,10 +161,27 @@ class RateLimiter:
                     now = self._clock()
                     if self._blocked_for(now) > 0:
                         continue  # paused or out of budget meanwhile: queue again
-            self._in_flight += 1
-            if self._available is not None:
-                self._available -= 1
+            self._start()
             return waited
+
+    def try_acquire(self) -> bool:
+        """Take permission to send one request if it needs no wait; False otherwise."""
+        now = self._clock()
+        if self._blocked_for(now) > 0:
+            return False
+        iv = self.interval
+        if iv > 0:
+            tat = self._tat if self._tat > now else now
+            if tat - (self.burst - 1) * iv > now:
+                return False
+            self._tat = tat + iv
+        self._start()
+        return True
+
+    def _start(self) -> None:
+        self._in_flight += 1
+        if self._available is not None:
+            self._available -= 1
 
     def release(self) -> None:
         """End an acquired request that got no response (transport error)."""
@@ -162,8 +190,11 @@ class RateLimiter:
 
     def observe(self, headers: Mapping[str, str] | None, now: float | None = None) -> None:
         """End an acquired request and learn from its response's rate-limit headers."""
-        if self._in_flight > 0:
-            self._in_flight -= 1
+        self.release()
+        self.learn(headers, now)
+
+    def learn(self, headers: Mapping[str, str] | None, now: float | None = None) -> None:
+        """Learn from a response's rate-limit headers (no request ends: see ``observe``)."""
         if not headers:
             return
         limit = parse_float(get_header(headers, "X-RateLimit-Limit"))

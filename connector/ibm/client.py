@@ -31,8 +31,10 @@ import orjson
 from connector.config import IBM_RATELIMIT_SCOPES, IbmSettings
 from connector.http import (
     AsyncHttpClient,
+    HostBudgets,
     RateLimiter,
     Redactor,
+    RequestLimiter,
     RequestMetrics,
     RetryPolicy,
     SharedReauth,
@@ -103,10 +105,12 @@ class IbmClient:
     per client address in another. ``ratelimit_scope`` (default: the settings' value,
     ``IBM_VIDEO_RATELIMIT_SCOPE``, itself ``"host"`` by default) chooses:
 
-    * ``"host"``: one :class:`~connector.http.RateLimiter` (one budget) for every call to
-      the API host: listing, expiration, and token calls when the token URL is on the
-      same host (a token host elsewhere keeps its own). The conservative choice: safe
-      whichever way the vendor counts.
+    * ``"host"``: one budget for every call to the API host (listing, expiration, and
+      token calls when the token URL is on the same host; a token host elsewhere keeps
+      its own) until the ``X-RateLimit-Limit`` values the endpoints report show separate
+      budgets; then each is paced by its own (:class:`~connector.http.HostBudgets`).
+      Safe whichever way the vendor counts, and not held to the smallest budget when the
+      headers prove the budgets apart.
     * ``"endpoint"``: a limiter each for listing, expiration and token calls, each
       learning its own endpoint's ``X-RateLimit-*`` headers; faster when the vendor
       really counts per endpoint.
@@ -170,6 +174,8 @@ class IbmClient:
             # one renewal for a 401 seen by either client (they share the token)
             reauthenticate=SharedReauth(self.tokens.renew),
             transport=transport,
+            # listing and expiration calls together keep at most `concurrency` in flight
+            slots=asyncio.Semaphore(self.concurrency),
         )
         self._listing = AsyncHttpClient(
             base, rate_limiter=self.listing_limiter, metrics=self.listing_metrics,
@@ -182,7 +188,7 @@ class IbmClient:
 
     def _make_limiters(
         self, listing_rate: float | None, expiration_rate: float | None
-    ) -> RateLimiter | None:
+    ) -> RequestLimiter | None:
         """Set ``listing_limiter`` / ``expiration_limiter`` for the scope; return the token
         endpoint's limiter (None: the token provider makes its own)."""
         # burst: requests delayed by a busy event loop may catch up (the window guard
@@ -193,11 +199,13 @@ class IbmClient:
             self.expiration_limiter = RateLimiter(expiration_rate, burst=burst)
             return None
         rates = [r for r in (listing_rate, expiration_rate) if r is not None]
-        shared = RateLimiter(min(rates) if rates else None, burst=burst)
-        self.listing_limiter = self.expiration_limiter = shared
+        cap = min(rates) if rates else None
+        budgets = HostBudgets(lambda: RateLimiter(cap, burst=burst), name="ibm")
+        self.listing_limiter = budgets.family("listing")
+        self.expiration_limiter = budgets.family("expiration")
         token = urlsplit(self.settings.token_url)
         same_host = (token.scheme, token.netloc) == (self._base.scheme, self._base.netloc)
-        return shared if same_host else None
+        return budgets.family("token") if same_host else None
 
     @property
     def metrics(self) -> RequestMetrics:

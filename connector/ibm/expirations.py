@@ -65,9 +65,9 @@ class ExpirationChecks:
     async def check_new_videos(self: IbmSync, now: int) -> None:
         assert self.new_videos is not None
         opts = self.options
-        # the listing's requests count against the same limit while both run
-        workers = max(1, opts.concurrency - opts.channel_concurrency)
-        await self._check(self.client.expirations(self.new_videos, workers), now)
+        # the listing's requests take their slots from the same `concurrency` (IbmClient):
+        # a page waits a few ms for one, and the checks use every slot once it is done
+        await self._check(self.client.expirations(self.new_videos, opts.concurrency), now)
         self.report.checked_by_reason["new"] = len(self.checked_early)
         self.report.selected += len(self.checked_early)
 

@@ -24,7 +24,14 @@ import httpx
 import orjson
 
 from connector.config import IbmSettings
-from connector.http import AsyncHttpClient, RateLimiter, Redactor, RequestMetrics, RetryPolicy
+from connector.http import (
+    AsyncHttpClient,
+    RateLimiter,
+    Redactor,
+    RequestLimiter,
+    RequestMetrics,
+    RetryPolicy,
+)
 
 
 class IbmAuthError(RuntimeError):
@@ -64,7 +71,7 @@ class TokenProvider:
         timeout: float = 30.0,
         refresh_margin_s: float = 60.0,
         clock: Callable[[], float] = time.time,
-        rate_limiter: RateLimiter | None = None,
+        rate_limiter: RequestLimiter | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings

@@ -139,8 +139,10 @@ def test_host_scope_shares_one_budget_between_listing_expiration_and_token_calls
 
     client = run_with(FakeIbm(_limited), learn)
     assert client.ratelimit_scope == "host"
-    assert client.listing_limiter is client.expiration_limiter
-    assert client.tokens._http.rate_limiter is client.listing_limiter
+    token_limiter = client.tokens._http.rate_limiter
+    assert (
+        client.listing_limiter.current is client.expiration_limiter.current is token_limiter.current
+    )
     # what the listing's headers taught paces the expiration calls too
     assert client.expiration_limiter.interval > 0
 
