@@ -227,6 +227,7 @@ def handle_refresh(st: IrisState, q: dict[str, str], base: str) -> Response:
     iris_id = q.get("iris_id")
     if not iris_id:
         raise IrisError(400, "The request did not include an iris_id")
+    st.note_refresh()
     cat = st.catalog
     code = cat.decode(iris_id)
     if code is None:

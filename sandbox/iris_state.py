@@ -121,6 +121,7 @@ class IrisState:
         self.behaviors: Counter[str] = Counter()
         self.asset_reads: Counter[str] = Counter()  # data API reads per iris_id
         self.watches_before_first_read: int | None = None
+        self.reads_before_first_refresh: int | None = None
 
     def count(self, endpoint: str, status: int) -> None:
         self.responses[(endpoint, status)] += 1
@@ -133,6 +134,12 @@ class IrisState:
             self.watches_before_first_read = sum(
                 c for (e, _), c in self.responses.items() if e == "watch"
             )
+
+    def note_refresh(self) -> None:
+        """A refresh request: how many data API reads had come when the first one came (a
+        client that refreshes only after its last read: all of them)."""
+        if self.reads_before_first_refresh is None:
+            self.reads_before_first_refresh = sum(self.asset_reads.values())
 
     def stats(self) -> dict[str, Any]:
         requests: Counter[str] = Counter()
@@ -160,6 +167,7 @@ class IrisState:
             "asset_reads_max_per_id": max(self.asset_reads.values(), default=0),
             "asset_read_ids": len(self.asset_reads),
             "watches_before_first_read": self.watches_before_first_read,
+            "reads_before_first_refresh": self.reads_before_first_refresh,
         }
 
     # -- tokens ------------------------------------------------------------------------

@@ -94,6 +94,18 @@ def test_new_iris_ids_are_read_during_the_watch_walk_and_each_read_once(first_sy
     assert report.assets_selected == {"new": report.assets_candidates, "changed": 0, "rolling": 0}
 
 
+def test_expired_urls_are_refreshed_while_the_data_api_reads_go_on(first_sync):
+    stats = first_sync["stats"]
+    reads = stats["requests"]["video_assets"]
+    assert sum(stats["refreshes"].values()) > 5, "too few refreshes: the test proves nothing"
+    # the first refresh came well before the last read (refreshing after the reads: all of
+    # them came first)
+    assert stats["reads_before_first_refresh"] < 0.9 * reads, (
+        stats["reads_before_first_refresh"],
+        reads,
+    )
+
+
 def test_unknown_platform_ids_get_the_default_recommendations_and_no_iris_id(first_sync):
     truth, warehouse = first_sync["truth"], first_sync["warehouse"]
     unknown = {

@@ -20,13 +20,15 @@ been an expired URL, so it becomes a ``gave_up`` row (:meth:`Refreshes.settle_pe
 rather than risk a second request. ``refresh_concurrency`` refreshes are in flight at once;
 the intents of those waiting to go out are committed together (:class:`IntentLog`), so a
 slot that frees up is filled after one commit, not after the whole group's answers.
+Refreshes run beside the data API reads: an expired URL is refreshed as soon as its read
+finds it (:meth:`Refreshes.queue_refresh`), not after the last read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 
 from connector.http import ClientError, HttpError
@@ -79,11 +81,45 @@ class Refreshes:
         self.report.pending_settled = len(pending)
         await self.checkpoint(wait=True)
 
-    async def refresh_expired(self: IrisSync, queue: list[AssetFields]) -> None:
-        """Send a refresh for each expired, refreshable URL (at most ``max_refreshes``)."""
+    async def refresh_beside(self: IrisSync, reads: Awaitable[None]) -> None:
+        """Run ``reads`` with the refreshes of the expired URLs they find beside them.
+
+        When the reads fail, the refreshes already sent finish and are recorded (a pending
+        intent would turn into a ``gave_up`` row next run) and those not yet sent are
+        dropped, counted deferred (the next run finds those URLs expired again)."""
+        queue = self.expired
+        refreshing = asyncio.ensure_future(self.refresh_expired(queue))
+        try:
+            await reads
+        except Exception:
+            while not queue.empty():
+                if queue.get_nowait() is not None:
+                    self.report.refresh_deferred += 1
+            queue.put_nowait(None)
+            await asyncio.gather(refreshing, return_exceptions=True)
+            raise
+        except BaseException:  # cancelled: what was sent is settled by the next run
+            refreshing.cancel()
+            await asyncio.gather(refreshing, return_exceptions=True)
+            raise
+        queue.put_nowait(None)
+        await refreshing
+
+    def queue_refresh(self: IrisSync, fields: AssetFields) -> None:
+        """An expired, refreshable URL: to the refreshes (the first ``max_refreshes`` of a
+        run; the others are counted deferred and wait for the next run)."""
+        if self.refreshes_queued < self.options.max_refreshes:
+            self.refreshes_queued += 1
+            self.expired.put_nowait(fields)
+        else:
+            self.report.refresh_deferred += 1
+
+    async def refresh_expired(
+        self: IrisSync, todo: Iterable[AssetFields] | asyncio.Queue[AssetFields | None]
+    ) -> None:
+        """Send a refresh for each expired, refreshable URL in ``todo`` (a queue the reads
+        fill while this runs, ended by None)."""
         opts = self.options
-        todo = queue[: opts.max_refreshes]
-        self.report.refresh_deferred = len(queue) - len(todo)
         run_id = self.report.run_id
 
         async def commit(ids: list[str], at_ms: int) -> None:

@@ -70,6 +70,13 @@ class Look:
 class SourceUrls:
     """The data API half of :class:`~connector.iris.sync.IrisSync`."""
 
+    async def read_sources(self: IrisSync) -> None:
+        """The Watch walk (with the new iris_ids read beside it), then the plan's reads;
+        expired URLs go to the refreshes running beside both (``IrisSync.expired``)."""
+        if self.options.resolve:
+            await self.resolve_and_look()
+        await self.check_assets()
+
     async def resolve_and_look(self: IrisSync) -> None:
         """The Watch walk, with the iris_ids it reveals for the first time read beside it."""
         self.looked_before = {r[0] for r in self.warehouse.query(store.sql("looked_ids"))}
@@ -116,8 +123,6 @@ class SourceUrls:
             len(early),
         )
         await self.look(chosen.ids)
-        await self.checkpoint(wait=True)
-        await self.refresh_expired(self.refresh_queue)
 
     async def look(self: IrisSync, iris_ids: Iterable[str] | asyncio.Queue[str | None]) -> None:
         """Read each iris_id's record (and probe its URL); expired ones join the refresh
@@ -130,7 +135,7 @@ class SourceUrls:
             if isinstance(outcome, Look):
                 self._add_look(outcome)
                 if outcome.expired is not None:
-                    self.refresh_queue.append(outcome.expired)
+                    self.queue_refresh(outcome.expired)
             elif isinstance(outcome, IrisApiError | ResponseParseError):
                 payload = {"iris_id": iris_id}
                 self.batch.reject(ASSETS_STREAM, iris_id, f"video_assets: {outcome}", payload)

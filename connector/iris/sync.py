@@ -76,7 +76,9 @@ class IrisSync(Resolution, SourceUrls, Refreshes):
         self.looked_before: set[str] = set()
         self.looked_early: set[str] = set()  # read during the Watch walk (new iris_ids)
         self.new_iris_ids: asyncio.Queue[str | None] | None = None  # while the walk runs
-        self.refresh_queue: list[AssetFields] = []  # expired URLs a refresh may renew
+        # expired URLs a refresh may renew, refreshed while the reads go on (None ends it)
+        self.expired: asyncio.Queue[AssetFields | None] = asyncio.Queue()
+        self.refreshes_queued = 0
         self.scaffold = SyncRun(
             STREAM,
             warehouse,
@@ -109,12 +111,10 @@ class IrisSync(Resolution, SourceUrls, Refreshes):
     async def _walk(self) -> None:
         self.scaffold.load_state()
         await self.settle_pending()
-        if self.options.resolve and self.options.check_assets:
-            await self.resolve_and_look()
+        if self.options.check_assets:
+            await self.refresh_beside(self.read_sources())
         elif self.options.resolve:
             await self.resolve()
-        if self.options.check_assets:
-            await self.check_assets()
         state = IrisState(self.report.run_id, now_ms()).to_dict()
         await self.scaffold.checkpoints.submit(None, state, wait=True, note="run finished")
         if self.report.failed_calls:
