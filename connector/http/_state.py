@@ -64,7 +64,7 @@ class Retry(Exception):
         self,
         error: HttpError,
         *,
-        headers: httpx.Headers | None = None,
+        headers: Mapping[str, str] | None = None,
         immediate: bool = False,
     ) -> None:
         super().__init__(error.message)

@@ -42,8 +42,9 @@ async def read_raw(resp: httpx.Response) -> tuple[bytes, bool]:
         await resp.aclose()
 
 
-def decode(resp: httpx.Response, raw: bytes) -> bytes:
-    """``raw`` with the response's Content-Encoding undone, as httpx would have done it.
+def decode(resp: Any, raw: bytes) -> bytes:
+    """``raw`` with the response's (an ``httpx.Response`` or ``direct.DirectAnswer``)
+    Content-Encoding undone, as httpx would have done it.
     Raises ``httpx.DecodingError`` when the body is not what the header says."""
     encoding = resp.headers.get("content-encoding", "").strip().lower()
     if encoding in ("", "identity"):
@@ -51,7 +52,7 @@ def decode(resp: httpx.Response, raw: bytes) -> bytes:
     return httpx.Response(resp.status_code, headers=resp.headers, content=raw).content
 
 
-def content_type(resp: httpx.Response) -> str:
+def content_type(resp: Any) -> str:
     """The response's Content-Type, or ``"no content type"``."""
     return resp.headers.get("content-type", "").strip() or "no content type"
 
@@ -82,7 +83,7 @@ def parse_body(
         return None, parse_problem(exc)
 
 
-def decoding_problem(resp: httpx.Response, exc: Exception) -> str:
+def decoding_problem(resp: Any, exc: Exception) -> str:
     """What was wrong when Content-Encoding could not be undone."""
     encoding = resp.headers.get("content-encoding", "")
     return f"Content-Encoding {encoding!r} does not decode: {exc}"

@@ -48,6 +48,7 @@ from .body import (
     preview,
     read_raw,
 )
+from .direct import DirectAnswer, DirectSender
 from .errors import (
     AuthenticationError,
     BadResponseError,
@@ -61,6 +62,7 @@ from .redact import Redactor, default_redactor, install_log_redaction
 from .retry import RetryPolicy
 
 USER_AGENT = "video-catalog-connector/0.1"
+Answer = httpx.Response | DirectAnswer  # what an attempt got back (status, reason, headers)
 _EXCERPT = 500
 
 
@@ -73,7 +75,7 @@ class ApiResponse:
 
     status: int
     data: Any
-    headers: httpx.Headers
+    headers: Mapping[str, str]
     nbytes: int
     elapsed_s: float
     attempts: int = 1
@@ -85,6 +87,8 @@ class AsyncHttpClient(RetryingBase):
 
     Relative ``url``s are joined to ``base_url`` (its path is kept: ``base/uplynk`` +
     ``/api2/x`` -> ``base/uplynk/api2/x``); absolute URLs are used as they are.
+    ``direct``: send with aiohttp itself instead of through httpx (``connector.http.direct``:
+    ~170 us less client CPU per request; not with ``auth`` or ``transport``).
     ``max_connections`` caps the requests in flight and the pooled connections; ``slots``
     (a semaphore) replaces the in-flight cap with one shared by several clients of the
     same host, so that together they keep at most its size in flight.
@@ -107,6 +111,7 @@ class AsyncHttpClient(RetryingBase):
         max_connections: int = 20,
         slots: asyncio.Semaphore | None = None,
         fast_transport: bool = False,
+        direct: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -132,6 +137,18 @@ class AsyncHttpClient(RetryingBase):
             transport = AiohttpTransport(limits=limits)
         hdrs = {"User-Agent": USER_AGENT}
         hdrs.update(headers or {})
+        if direct and (auth is not None or transport is not None):
+            raise ValueError("direct=True sends with aiohttp itself: no httpx auth or transport")
+        self._direct = (
+            DirectSender(
+                base_url,
+                timeout=timeout,
+                max_connections=max_connections,
+                headers=hdrs,
+            )
+            if direct
+            else None
+        )
         self._client = httpx.AsyncClient(
             base_url=base_url,
             timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
@@ -152,6 +169,8 @@ class AsyncHttpClient(RetryingBase):
 
     async def aclose(self) -> None:
         """Close pooled connections."""
+        if self._direct is not None:
+            await self._direct.aclose()
         await self._client.aclose()
 
     # -- public API ------------------------------------------------------------------
@@ -267,7 +286,7 @@ class AsyncHttpClient(RetryingBase):
             body_excerpt=text,
         )
 
-    async def _send(self, ctx: RequestState) -> tuple[httpx.Response, bytes, bool, str, int]:
+    async def _send(self, ctx: RequestState) -> tuple[Answer, bytes, bool, str, int]:
         """Send one attempt and read its raw body: (response, raw body, whether it is
         already decoded, URL, auth generation). Transport failures raise ``Retry`` (or
         ``TransportFailure`` when retrying cannot help)."""
@@ -284,12 +303,21 @@ class AsyncHttpClient(RetryingBase):
             gen = 0 if self._reauth is None else self._reauth.generation
             t0 = self._clock()
             try:
-                request = self._client.build_request(ctx.method, ctx.url, **ctx.request_kwargs())
-                url = ctx.last_url = str(request.url)
-                m.requests += 1
-                m.bytes_sent += int(request.headers.get("content-length") or 0)
-                resp = await self._client.send(request, stream=True)
-                raw, decoded = await read_raw(resp)
+                kw = ctx.request_kwargs()
+                if self._direct is not None:
+                    url = ctx.last_url = self._direct.url(ctx.url, kw.pop("params"))
+                    m.requests += 1
+                    resp, raw, sent = await self._direct.send(ctx.method, url, **kw)
+                    m.bytes_sent += sent
+                    received, decoded = len(raw), False
+                else:
+                    request = self._client.build_request(ctx.method, ctx.url, **kw)
+                    url = ctx.last_url = str(request.url)
+                    m.requests += 1
+                    m.bytes_sent += int(request.headers.get("content-length") or 0)
+                    resp = await self._client.send(request, stream=True)
+                    raw, decoded = await read_raw(resp)
+                    received = resp.num_bytes_downloaded or len(raw)
             except RETRYABLE as exc:
                 fatal = isinstance(exc, AIO_FATAL)
                 failure = self._transport_error(exc, ctx, url)
@@ -313,12 +341,12 @@ class AsyncHttpClient(RetryingBase):
         if limiter is not None:
             limiter.observe(resp.headers)
         m.count_status(resp.status_code)
-        m.bytes_received += resp.num_bytes_downloaded or len(raw)
+        m.bytes_received += received
         self._log_debug(ctx.method, url, resp.status_code, len(raw), t1 - t0)
         return resp, raw, decoded, url, gen
 
     def _accepted(
-        self, ctx: RequestState, resp: httpx.Response, raw: bytes, decoded: bool, url: str
+        self, ctx: RequestState, resp: Answer, raw: bytes, decoded: bool, url: str
     ) -> ApiResponse:
         """The response to an accepted status, or the unusable body raised (``Retry`` the
         first time, ``BadResponseError`` when the same body fails the same way again)."""
@@ -341,7 +369,7 @@ class AsyncHttpClient(RetryingBase):
         )
 
     def _unusable_body(
-        self, ctx: RequestState, resp: httpx.Response, raw: bytes, url: str, problem: str
+        self, ctx: RequestState, resp: Answer, raw: bytes, url: str, problem: str
     ) -> Exception:
         """``Retry`` for a body that failed this way for the first time; ``BadResponseError``
         when the previous attempt's body failed with the same fingerprint (``BodyFailure``)."""
@@ -367,7 +395,7 @@ class AsyncHttpClient(RetryingBase):
         )
 
 
-def _decoded_or_raw(resp: httpx.Response, raw: bytes) -> bytes:
+def _decoded_or_raw(resp: Answer, raw: bytes) -> bytes:
     """The decoded body of a status we only quote from: the raw bytes if it does not
     decode (what the server sent is then the best evidence)."""
     try:

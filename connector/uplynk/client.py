@@ -188,7 +188,8 @@ class UplynkClient:
             redactor=self.redactor,
             metrics=self.metrics,
             max_connections=max(concurrency, 4),
-            fast_transport=fast_transport,
+            # no httpx.Auth here: the fast path is aiohttp itself (connector.http.direct)
+            direct=fast_transport and transport is None,
             transport=transport,
         )
         self._gate = asyncio.Semaphore(concurrency)
