@@ -157,3 +157,58 @@ def test_a_sync_keeps_no_more_requests_in_flight_than_its_concurrency_variable(l
     st = lat_sb.stats()
     assert st["by_vendor"]["uplynk"] > 3  # two listing pages and more
     assert st["max_in_flight"]["uplynk"] == 3
+
+
+def _sync(env: dict[str, str], source: str) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "connector", "sync", source],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+
+
+def _env(sb, tmp_path, prefixes: tuple[str, ...], **extra: str) -> dict[str, str]:
+    return {
+        **{k: v for k, v in sb.env.items() if k.startswith(prefixes)},
+        "PATH": os.environ.get("PATH", ""),
+        "CONNECTOR_WAREHOUSE": str(tmp_path / "w.duckdb"),
+        "CONNECTOR_LAKE": str(tmp_path / "lake"),
+        "CONNECTOR_PROGRESS": "0",
+        **extra,
+    }
+
+
+def test_an_iris_sync_keeps_its_calls_refreshes_included_within_iris_concurrency(lat_sb, tmp_path):
+    """Watch calls, data API reads and the refreshes running beside them share one limit."""
+    env = _env(lat_sb, tmp_path, ("UPLYNK_", "IRIS_"), IRIS_CONCURRENCY="4")
+    lat_sb.clear_latency()
+    _sync(env, "uplynk")  # the seeds IRIS resolves
+    lat_sb.latency(default=50)
+    lat_sb.reset_stats()
+    lat_sb.iris_reset_stats()
+    _sync(env, "iris")
+    iris = lat_sb.iris_stats()
+    assert sum(iris["refreshes"].values()) > 0, "no refresh: the test proves nothing"
+    # the refreshes ran while the reads went on (both calls in flight at once)
+    assert iris["reads_before_first_refresh"] < iris["requests"]["video_assets"]
+    assert lat_sb.stats()["max_in_flight"]["iris"] == 4
+
+
+def test_an_ibm_sync_keeps_listing_and_expiration_calls_together_within_its_concurrency(
+    lat_sb, tmp_path
+):
+    """The channel listings and the expiration checks beside them share one limit."""
+    env = _env(lat_sb, tmp_path, ("IBM_",), IBM_VIDEO_CONCURRENCY="6")
+    lat_sb.reset(seed=3, assets=2000)  # channels of several pages: checks start mid-listing
+    try:
+        lat_sb.latency(default=20, ibm=20)
+        lat_sb.reset_stats()
+        _sync(env, "ibm")
+        ibm = lat_sb.ibm_stats()["requests"]
+        assert ibm["videos"] >= 12 and ibm["expiration"] > 200, ibm
+        assert lat_sb.stats()["max_in_flight"]["ibm"] == 6
+    finally:
+        lat_sb.reset(seed=3, assets=200)

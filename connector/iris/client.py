@@ -19,6 +19,7 @@ A wrong client_token (401 "Check your authentication credentials") is an
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,10 +149,14 @@ class IrisClient:
         self._token_http = AsyncHttpClient(settings.base_url, max_connections=2, **common)
         self.session = IrisSession(settings, self._token_http, self.redactor)
         auth = IrisQueryAuth(self.session)
+        # data API, personalization and refresh calls together keep at most `concurrency`
+        # in flight (token calls stand apart: a request waiting for a token holds a slot)
+        slots = asyncio.Semaphore(max(1, concurrency))
         self.http = AsyncHttpClient(
             settings.base_url,
             auth=auth,
             max_connections=max(1, concurrency),
+            slots=slots,
             fast_transport=fast_transport,
             **common,
         )
@@ -161,6 +166,7 @@ class IrisClient:
             settings.base_url,
             auth=auth,
             max_connections=max(1, concurrency),
+            slots=slots,
             **{**common, "retry": RetryPolicy(max_attempts=1)},
         )
 
