@@ -75,15 +75,24 @@ class SourceUrls:
         expired URLs go to the refreshes running beside both (``IrisSync.expired``)."""
         if self.options.resolve:
             await self.resolve_and_look()
-        await self.check_assets()
+        else:
+            await self.look(self.plan_reads())
 
     async def resolve_and_look(self: IrisSync) -> None:
-        """The Watch walk, with the iris_ids it reveals for the first time read beside it."""
+        """The Watch walk, with the iris_ids it reveals for the first time read beside it;
+        the plan's reads join the same readers as soon as the walk ends (the last new ids'
+        reads and probes are still going then)."""
         self.looked_before = {r[0] for r in self.warehouse.query(store.sql("looked_ids"))}
         self.barred = {r[0] for r in self.warehouse.query(store.sql("barred_ids"))}
         self.new_iris_ids = queue = asyncio.Queue()
+
+        async def walk_then_plan() -> None:
+            await self.resolve()
+            for iris_id in self.plan_reads():
+                queue.put_nowait(iris_id)
+
         try:
-            await walk_beside(self.resolve(), self.look(queue), queue, "iris")
+            await walk_beside(walk_then_plan(), self.look(queue), queue, "iris")
         finally:
             self.new_iris_ids = None
 
@@ -97,12 +106,14 @@ class SourceUrls:
             self.platform_ids[iris_id] = platform_id
             self.new_iris_ids.put_nowait(iris_id)
 
-    async def check_assets(self: IrisSync) -> None:
+    def plan_reads(self: IrisSync) -> list[str]:
+        """The iris_ids the policy reads (those read beside the Watch walk left out)."""
         opts, report = self.options, self.report
         now = now_ms()
         horizon = now + opts.assets_policy.interval_ms
         rows = self.warehouse.query(store.sql("asset_candidates"), {"horizon_ms": horizon})
-        self.platform_ids = {r[0]: r[1] for r in rows}
+        for iris_id, platform_id, *_ in rows:  # new ones read early keep the echo's
+            self.platform_ids.setdefault(iris_id, platform_id)
         self.barred = {r[0] for r in self.warehouse.query(store.sql("barred_ids"))}
         early = self.looked_early
         chosen = plan(
@@ -122,7 +133,7 @@ class SourceUrls:
             ", ".join(f"{k} {v}" for k, v in chosen.counts.items()),
             len(early),
         )
-        await self.look(chosen.ids)
+        return list(chosen.ids)
 
     async def look(self: IrisSync, iris_ids: Iterable[str] | asyncio.Queue[str | None]) -> None:
         """Read each iris_id's record (and probe its URL); expired ones join the refresh
