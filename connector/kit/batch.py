@@ -55,6 +55,17 @@ class RowBuffer:
             self._chunks.append(rows_to_table(self._rows, self.schema))
             self._rows = []
 
+    def append_buffer(self, other: RowBuffer) -> None:
+        """``other``'s rows after this buffer's own (order kept: the upsert keeps the last)."""
+        table = other.table()
+        if table is None:
+            return
+        if self._rows:
+            self._chunks.append(rows_to_table(self._rows, self.schema))
+            self._rows = []
+        self._chunks.append(table)
+        self.count += table.num_rows
+
     def table(self) -> pa.Table | None:
         if self._rows:
             self._chunks.append(rows_to_table(self._rows, self.schema))
@@ -87,6 +98,13 @@ class Batch:
     def add_rejects(self, stream: str, rejects: Sequence[Reject]) -> None:
         if rejects:
             self.rejects.setdefault(stream, []).extend(rejects)
+
+    def absorb(self, other: Batch) -> None:
+        """Take ``other``'s rows and rejects, after this batch's own."""
+        for stream, buffer in other.rows.items():
+            self.rows[stream].append_buffer(buffer)
+        for stream, rejects in other.rejects.items():
+            self.add_rejects(stream, rejects)
 
     @property
     def size(self) -> int:

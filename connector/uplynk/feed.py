@@ -12,7 +12,7 @@ reconciles with a full listing and then moves past it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from connector.timeutil import now_ms
@@ -20,9 +20,23 @@ from connector.uplynk.client import Change, ChangesPage, UplynkApiError, change_
 from connector.uplynk.normalize import ASSETS_STREAM, CHANGES_STREAM, valid_asset_id
 
 if TYPE_CHECKING:
-    from connector.uplynk.sync import UplynkSync
+    from connector.uplynk.state import FeedState
+    from connector.uplynk.sync import UplynkBatch, UplynkSync
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class SideWalk:
+    """A walk beside a new full listing: its rows, rejects and tombstones wait in their own
+    ``batch`` and its position in its own ``state`` (nothing is committed while the listing
+    runs, so a crash resumes from the cursor before it); ``unfetched`` are the ids whose
+    change came without a state (fetched after the listing: their listed state may predate
+    the change)."""
+
+    batch: UplynkBatch
+    state: FeedState
+    unfetched: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -63,13 +77,17 @@ def is_burst(page: ChangesPage, cursor: int, fresh: list[Change], min_changes: i
 class FeedWalk:
     """The change-feed half of :class:`~connector.uplynk.sync.UplynkSync`."""
 
-    async def walk_feed(self: UplynkSync, start_ms: int, *, fetch_states: bool = True) -> FeedEnd:
+    async def walk_feed(
+        self: UplynkSync, start_ms: int, *, fetch_states: bool = True, side: SideWalk | None = None
+    ) -> FeedEnd:
         """Apply the feed from ``start_ms`` to its head (or to a burst). Without
         ``fetch_states`` (a full listing that stores every live state follows), changes whose
-        state the page does not carry are recorded but not fetched with ``asset/get``."""
+        state the page does not carry are recorded but not fetched with ``asset/get``. With
+        ``side``, the walk goes into it instead of the run's batch and state (see
+        :class:`SideWalk`)."""
         opts = self.options
         cursor = start_ms
-        state = self.state
+        state = self.state if side is None else side.state
         boundary = {tuple(b) for b in state.boundary} if start_ms == state.cursor_ms else set()
         while True:
             page = await self.client.changes(cursor)
@@ -77,9 +95,10 @@ class FeedWalk:
             check_page(page, opts.max_clock_skew_ms)
             # (ts, action, id) is the change's identity: repeats within a page collapse too
             fresh = list(dict.fromkeys(c for c in page.changes if c.key not in boundary))
-            self.reject_malformed(page)
+            batch = self.batch if side is None else side.batch  # a checkpoint swaps self.batch
+            self.reject_malformed(page, batch)
             if fresh:
-                await self.apply_changes(page, fresh, fetch_states)
+                await self.apply_changes(page, fresh, fetch_states, batch, side)
             if is_burst(page, cursor, fresh, opts.burst_min_changes):
                 self.report.bursts += 1
                 log.warning(
@@ -96,15 +115,24 @@ class FeedWalk:
             cursor = page.end  # the vendor's end, even when it is below the start we sent
             state.cursor_ms = cursor
             state.boundary = sorted(list(b) for b in boundary)
+            if side is not None:  # nothing committed until the listing beside it is done
+                if not fresh:
+                    return FeedEnd(cursor)
+                continue
             self.pages_since_checkpoint += 1
             if not fresh:
                 return FeedEnd(cursor)
             await self.checkpoint()
 
     async def apply_changes(
-        self: UplynkSync, page: ChangesPage, fresh: list[Change], fetch_states: bool = True
+        self: UplynkSync,
+        page: ChangesPage,
+        fresh: list[Change],
+        fetch_states: bool = True,
+        batch: UplynkBatch | None = None,
+        side: SideWalk | None = None,
     ) -> None:
-        batch = self.batch
+        batch = self.batch if batch is None else batch
         batch.add_changes([(c.ts_ms, c.action, c.asset_id) for c in fresh])
         self.report.changes += len(fresh)
         latest = {c.asset_id: c for c in fresh}
@@ -129,10 +157,12 @@ class FeedWalk:
             fetched = await self.client.get_assets(missing)
             self.report.assets_fetched += len(fetched)
             batch.add_assets(fetched)
+        elif missing and side is not None:
+            side.unfetched.extend(missing)
 
-    def reject_malformed(self: UplynkSync, page: ChangesPage) -> None:
+    def reject_malformed(self: UplynkSync, page: ChangesPage, batch: UplynkBatch) -> None:
         for entry in page.malformed:
             reason = change_problem(entry) or "change is not [ts_ms, action, asset id]"
-            self.batch.reject(CHANGES_STREAM, None, reason, entry)
+            batch.reject(CHANGES_STREAM, None, reason, entry)
         for key, record, reason in page.misfiled:
-            self.batch.reject(ASSETS_STREAM, key, reason, record)
+            batch.reject(ASSETS_STREAM, key, reason, record)

@@ -22,6 +22,7 @@ from connector.uplynk.listed_page import ListedPage, listed_ids
 from connector.warehouse import sql_file
 
 if TYPE_CHECKING:
+    from connector.uplynk.feed import FeedEnd
     from connector.uplynk.sync import UplynkSync
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class FullListing:
     """The listing half of :class:`~connector.uplynk.sync.UplynkSync`."""
 
     async def begin_listing(
-        self: UplynkSync, head_ms: int, reason: str, burst_ms: int | None = None
+        self: UplynkSync, head_ms: int | None, reason: str, burst_ms: int | None = None
     ) -> None:
         self.state.listing = {
             "head_ms": head_ms,
@@ -58,6 +59,62 @@ class FullListing:
         }
         self.batch.clear_seen = True
         await self.checkpoint(force=True)
+
+    async def list_beside_feed(self: UplynkSync, start_ms: int, reason: str) -> FeedEnd:
+        """A new full listing with the feed walked from ``start_ms`` beside it, then what
+        follows every listing (:meth:`after_listing`).
+
+        The walk's rows wait in their own batch (:class:`~connector.uplynk.feed.SideWalk`)
+        and go after the listed states once the listing is done; its position becomes the
+        cursor only then (a crash meanwhile resumes the listing with the feed walked from
+        ``start_ms`` first). The ids whose changes came without a state are fetched with
+        ``asset/get`` once the walk has ended. Why that is exact: the last page holding an
+        asset's latest change before the walk's end carries its state as of that page,
+        later than the change (or the state is fetched after the walk's end); a change
+        after that lies past the walk's end, where the walk after the listing starts; so a
+        listed state fetched later than the walk's state is either the same or changed
+        past the walk's end.
+        """
+        from connector.uplynk.feed import SideWalk
+        from connector.uplynk.state import FeedState
+        from connector.uplynk.sync import UplynkBatch
+
+        state = self.state
+        if state.cursor_ms is None:
+            state.cursor_ms, state.boundary = start_ms, []  # a resume walks from here
+        self.report.reconciled = reason
+        await self.begin_listing(None, reason)
+        side = SideWalk(UplynkBatch(), FeedState(state.cursor_ms, list(state.boundary)))
+
+        async def walk_beside() -> FeedEnd:
+            end = await self.walk_feed(start_ms, fetch_states=False, side=side)
+            if side.unfetched:  # fetched now: any later change lies past the walk's end
+                fetched = await self.client.get_assets(list(dict.fromkeys(side.unfetched)))
+                self.report.assets_fetched += len(fetched)
+                side.batch.add_assets(fetched)
+            return end
+
+        walking = asyncio.ensure_future(walk_beside())
+        listing = asyncio.ensure_future(self.list_everything())
+        try:
+            first, _ = await asyncio.gather(walking, listing)
+        finally:
+            for task in (walking, listing):
+                task.cancel()  # nothing when done; the other one's failure stops it
+            await asyncio.gather(walking, listing, return_exceptions=True)
+        assert state.listing is not None
+        state.listing["head_ms"], state.listing["burst_ms"] = first.head_ms, first.burst_ms
+        self.batch.absorb(side.batch)
+        state.cursor_ms, state.boundary = side.state.cursor_ms, side.state.boundary
+        return await self.after_listing(first.burst_ms)
+
+    async def after_listing(self: UplynkSync, burst_ms: int | None) -> FeedEnd:
+        """Deletions the listing shows, then the feed from the cursor (changes during it)."""
+        await self.tombstone_unlisted()
+        if burst_ms is not None and self.state.cursor_ms == burst_ms:
+            # the listing holds every state the burst changed: move past its millisecond
+            self.state.cursor_ms, self.state.boundary = burst_ms + 1, []
+        return await self.walk_feed(self.state.cursor_ms)
 
     async def list_everything(self: UplynkSync) -> None:
         """Page ``asset/list`` with a window of requests in flight (see the module doc)."""

@@ -75,6 +75,12 @@ class UplynkBatch(Batch):
     def add_tombstone(self, asset_id: str, deleted_ms: int, detected_by: str = "feed") -> None:
         self.tombstones[asset_id] = (deleted_ms, detected_by)
 
+    def absorb(self, other: Batch) -> None:
+        super().absorb(other)
+        if isinstance(other, UplynkBatch):
+            self.tombstones.update(other.tombstones)
+            self.seen.extend(other.seen)
+
     @property
     def n_assets(self) -> int:
         return self.rows[ASSETS_STREAM].count
@@ -142,13 +148,19 @@ class UplynkSync(FeedWalk, FullListing):
         self.state = FeedState.from_dict(self.scaffold.load_state())
         before = self.state.cursor_ms
         start = before if before is not None else now_ms() - opts.first_run_lookback_ms
-        # A new full listing after this walk (first run, full refresh) stores every live
-        # state: the walk records changes and tombstones, and fetches no state with
-        # asset/get (one round trip per page less; changes during the listing are fetched
-        # by the walk after it). A listing resumed from a crash is not new: it skips pages.
-        listing_follows = self.state.listing is None and (before is None or opts.full_refresh)
-        end = await self.walk_feed(start, fetch_states=not listing_follows)
-        reason = self._listing_reason(before, end)
+        if self.state.listing is None and (before is None or opts.full_refresh):
+            # A new full listing (first run, full refresh) stores every live state: the feed
+            # is walked beside it, not before it (FullListing.list_beside_feed). A listing
+            # resumed from a crash is not new: it skips pages, so the feed comes first.
+            reason = "first_run" if before is None else "full_refresh"
+            end = await self.list_beside_feed(start, reason)
+            reason = "burst" if end.burst_ms is not None else None
+        else:
+            end = await self.walk_feed(start)
+            reason = self._listing_reason(before, end)
+            resumed = self.state.listing
+            if resumed is not None and resumed.get("head_ms") is None:
+                resumed["head_ms"] = end.head_ms  # its walk beside it never finished
         for _ in range(opts.max_bursts_per_run):
             if reason is not None and self.state.listing is None:
                 await self.begin_listing(end.head_ms, reason, end.burst_ms)
@@ -157,11 +169,7 @@ class UplynkSync(FeedWalk, FullListing):
             self.report.reconciled = reason or self.state.listing.get("reason", "resumed")
             burst_ms = self.state.listing.get("burst_ms")
             await self.list_everything()
-            await self.tombstone_unlisted()
-            if burst_ms is not None and self.state.cursor_ms == burst_ms:
-                # the listing holds every state the burst changed: move past its millisecond
-                self.state.cursor_ms, self.state.boundary = burst_ms + 1, []
-            end = await self.walk_feed(self.state.cursor_ms)  # changes during the listing
+            end = await self.after_listing(burst_ms)
             reason = "burst" if end.burst_ms is not None else None
         await self.checkpoint(force=True, wait=True)
 
