@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from connector.http import HostBudgets, RateLimiter
+from tests.unit.test_http_ratelimit import run_virtual
 
 T0 = 1_700_000_000.0
 
@@ -35,6 +36,13 @@ def headers(limit: int, remaining: int, clock: FakeClock) -> dict[str, str]:
     }
 
 
+def listing_and_checks():
+    """A fake clock, the budgets, and two families on them: listing and expiration."""
+    clock = FakeClock()
+    book = budgets(clock)
+    return clock, book, book.family("listing"), book.family("expiration")
+
+
 def answer(family, hdrs) -> None:
     """One request of ``family`` sent and answered with ``hdrs``."""
     asyncio.run(family.acquire())
@@ -42,9 +50,7 @@ def answer(family, hdrs) -> None:
 
 
 def test_families_share_one_budget_until_the_headers_show_two():
-    clock = FakeClock()
-    book = budgets(clock)
-    listing, checks = book.family("listing"), book.family("expiration")
+    clock, book, listing, checks = listing_and_checks()
     answer(listing, headers(10, 9, clock))
     # what the listing's headers taught paces the other family too: one budget so far
     assert checks.interval == listing.interval > 0
@@ -52,9 +58,7 @@ def test_families_share_one_budget_until_the_headers_show_two():
 
 
 def test_families_reporting_different_limits_are_paced_apart():
-    clock = FakeClock()
-    book = budgets(clock)
-    listing, checks = book.family("listing"), book.family("expiration")
+    clock, book, listing, checks = listing_and_checks()
     answer(listing, headers(10, 9, clock))
     answer(checks, headers(1000, 999, clock))
     assert book.apart
@@ -97,9 +101,7 @@ def test_a_family_never_answered_with_headers_stays_on_the_shared_budget():
 
 
 def test_a_request_in_flight_across_the_split_ends_on_the_limiter_it_was_acquired_from():
-    clock = FakeClock()
-    book = budgets(clock)
-    listing, checks = book.family("listing"), book.family("expiration")
+    clock, book, listing, checks = listing_and_checks()
     for _ in range(3):
         asyncio.run(checks.acquire())  # three checks in flight on the shared budget
     assert book.shared.in_flight == 3
@@ -114,9 +116,7 @@ def test_a_request_in_flight_across_the_split_ends_on_the_limiter_it_was_acquire
 
 
 def test_a_new_budget_starts_from_the_last_headers_its_family_saw():
-    clock = FakeClock()
-    book = budgets(clock)
-    listing, checks = book.family("listing"), book.family("expiration")
+    clock, book, listing, checks = listing_and_checks()
     answer(checks, headers(1000, 999, clock))
     answer(listing, headers(10, 9, clock))  # the split happens on a listing response
     # the checks' new budget already knows their limit, before any further check response
@@ -124,9 +124,7 @@ def test_a_new_budget_starts_from_the_last_headers_its_family_saw():
 
 
 def test_a_429_pauses_only_the_budget_of_the_family_that_got_it_once_apart():
-    clock = FakeClock()
-    book = budgets(clock)
-    listing, checks = book.family("listing"), book.family("expiration")
+    clock, book, listing, checks = listing_and_checks()
     answer(listing, headers(10, 9, clock))
     answer(checks, headers(1000, 999, clock))
     listing.pause_for(5.0)
@@ -165,30 +163,3 @@ def test_requests_waiting_on_the_shared_budget_queue_again_when_their_family_mov
     ends = run_virtual(go)
     # all five within a few of the checks' own 1.05 ms intervals, not 1 s apart
     assert len(ends) == 5 and max(ends) < 0.2, ends
-
-
-class VirtualTimeLoop(asyncio.SelectorEventLoop):
-    """Event loop whose clock jumps to the next timer when nothing is ready."""
-
-    def __init__(self, start: float) -> None:
-        super().__init__()
-        self._vtime = start
-        self._clock_resolution = 1e-6
-
-    def time(self) -> float:
-        return self._vtime
-
-    def _run_once(self) -> None:
-        if not self._ready and self._scheduled:
-            when = self._scheduled[0]._when
-            if when > self._vtime:
-                self._vtime = when
-        super()._run_once()
-
-
-def run_virtual(make_coro):
-    loop = VirtualTimeLoop(T0)
-    try:
-        return loop.run_until_complete(make_coro(loop))
-    finally:
-        loop.close()
