@@ -15,9 +15,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -26,6 +26,15 @@ PREVIEW_BYTES = 80
 # Text redacted before it is cut: a secret straddling the cut would otherwise escape the
 # rules that need the whole value (a registered literal, a quoted "token": "...").
 _REDACT_WINDOW = 4096
+
+
+class ResponseHead(Protocol):
+    """What is read of a response besides its body: an ``httpx.Response``, or a
+    ``direct.DirectAnswer`` when the attempt went over aiohttp itself."""
+
+    status_code: int
+    reason_phrase: str
+    headers: Mapping[str, str]
 
 
 async def read_raw(resp: httpx.Response) -> tuple[bytes, bool]:
@@ -42,9 +51,8 @@ async def read_raw(resp: httpx.Response) -> tuple[bytes, bool]:
         await resp.aclose()
 
 
-def decode(resp: Any, raw: bytes) -> bytes:
-    """``raw`` with the response's (an ``httpx.Response`` or ``direct.DirectAnswer``)
-    Content-Encoding undone, as httpx would have done it.
+def decode(resp: ResponseHead, raw: bytes) -> bytes:
+    """``raw`` with the response's Content-Encoding undone, as httpx would have done it.
     Raises ``httpx.DecodingError`` when the body is not what the header says."""
     encoding = resp.headers.get("content-encoding", "").strip().lower()
     if encoding in ("", "identity"):
@@ -52,7 +60,16 @@ def decode(resp: Any, raw: bytes) -> bytes:
     return httpx.Response(resp.status_code, headers=resp.headers, content=raw).content
 
 
-def content_type(resp: Any) -> str:
+def decoded_or_raw(resp: ResponseHead, raw: bytes) -> bytes:
+    """The decoded body of a status we only quote from: the raw bytes if it does not
+    decode (what the server sent is then the best evidence)."""
+    try:
+        return decode(resp, raw)
+    except httpx.DecodingError:
+        return raw
+
+
+def content_type(resp: ResponseHead) -> str:
     """The response's Content-Type, or ``"no content type"``."""
     return resp.headers.get("content-type", "").strip() or "no content type"
 
@@ -83,7 +100,7 @@ def parse_body(
         return None, parse_problem(exc)
 
 
-def decoding_problem(resp: Any, exc: Exception) -> str:
+def decoding_problem(resp: ResponseHead, exc: Exception) -> str:
     """What was wrong when Content-Encoding could not be undone."""
     encoding = resp.headers.get("content-encoding", "")
     return f"Content-Encoding {encoding!r} does not decode: {exc}"

@@ -46,7 +46,11 @@ class HostBudgets:
         self.shared = make()
         self._by_limit: dict[float, RateLimiter] = {}
         self._families: dict[str, FamilyLimiter] = {}
-        self.apart = False  # the headers have shown more than one budget
+
+    @property
+    def apart(self) -> bool:
+        """Whether the headers have shown more than one budget (then families moved)."""
+        return bool(self._by_limit)
 
     def family(self, name: str) -> FamilyLimiter:
         """The limiter of one endpoint family (the same object for the same name)."""
@@ -66,7 +70,6 @@ class HostBudgets:
         limits = {f.limit for f in self._families.values() if f.limit is not None}
         if len(limits) < 2:
             return
-        self.apart = True
         log.info(
             "%s: the rate-limit headers show separate budgets (%s): pacing each apart",
             self.name,

@@ -48,28 +48,29 @@ class RowBuffer:
         self._rows: list[tuple] = []
         self.count = 0
 
+    def _flush(self) -> None:
+        """The pending tuples as one more Arrow chunk."""
+        if self._rows:
+            self._chunks.append(rows_to_table(self._rows, self.schema))
+            self._rows = []
+
     def extend(self, rows: Sequence[tuple]) -> None:
         self._rows.extend(rows)
         self.count += len(rows)
         if len(self._rows) >= self.chunk_rows:
-            self._chunks.append(rows_to_table(self._rows, self.schema))
-            self._rows = []
+            self._flush()
 
     def append_buffer(self, other: RowBuffer) -> None:
         """``other``'s rows after this buffer's own (order kept: the upsert keeps the last)."""
         table = other.table()
         if table is None:
             return
-        if self._rows:
-            self._chunks.append(rows_to_table(self._rows, self.schema))
-            self._rows = []
+        self._flush()
         self._chunks.append(table)
         self.count += table.num_rows
 
     def table(self) -> pa.Table | None:
-        if self._rows:
-            self._chunks.append(rows_to_table(self._rows, self.schema))
-            self._rows = []
+        self._flush()
         if not self._chunks:
             return None
         if len(self._chunks) > 1:

@@ -95,10 +95,9 @@ class FeedWalk:
             check_page(page, opts.max_clock_skew_ms)
             # (ts, action, id) is the change's identity: repeats within a page collapse too
             fresh = list(dict.fromkeys(c for c in page.changes if c.key not in boundary))
-            batch = self.batch if side is None else side.batch  # a checkpoint swaps self.batch
-            self.reject_malformed(page, batch)
+            self.reject_malformed(page, side)
             if fresh:
-                await self.apply_changes(page, fresh, fetch_states, batch, side)
+                await self.apply_changes(page, fresh, fetch_states, side)
             if is_burst(page, cursor, fresh, opts.burst_min_changes):
                 self.report.bursts += 1
                 log.warning(
@@ -129,10 +128,9 @@ class FeedWalk:
         page: ChangesPage,
         fresh: list[Change],
         fetch_states: bool = True,
-        batch: UplynkBatch | None = None,
         side: SideWalk | None = None,
     ) -> None:
-        batch = self.batch if batch is None else batch
+        batch = self.batch if side is None else side.batch  # read now: checkpoints swap it
         batch.add_changes([(c.ts_ms, c.action, c.asset_id) for c in fresh])
         self.report.changes += len(fresh)
         latest = {c.asset_id: c for c in fresh}
@@ -160,7 +158,8 @@ class FeedWalk:
         elif missing and side is not None:
             side.unfetched.extend(missing)
 
-    def reject_malformed(self: UplynkSync, page: ChangesPage, batch: UplynkBatch) -> None:
+    def reject_malformed(self: UplynkSync, page: ChangesPage, side: SideWalk | None) -> None:
+        batch = self.batch if side is None else side.batch
         for entry in page.malformed:
             reason = change_problem(entry) or "change is not [ts_ms, action, asset id]"
             batch.reject(CHANGES_STREAM, None, reason, entry)
